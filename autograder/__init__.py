@@ -1,0 +1,1 @@
+"""Autograding toolkit for "Generative AI for Music and Audio Creation"."""

@@ -1,0 +1,203 @@
+"""Assertions for grading tests, with messages a student can act on.
+
+Every failure says what was called with what, what was expected, what came
+back, and, when the wrong answer equals a known mistake, names the mistake.
+The student's values arrive as plain data; these helpers turn them into
+float64 arrays or fail the test with a clear message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from autograder.sandbox import StudentRaised
+
+np.set_printoptions(precision=6, threshold=24, edgeitems=3, linewidth=88)
+
+
+class GradingFailure(AssertionError):
+    """A grading test failed; the message is shown to the student as is."""
+
+
+def fail(message: str) -> None:
+    """Fail the current test with ``message``."""
+    __tracebackhide__ = True
+    raise GradingFailure(message)
+
+
+def show(value: Any) -> str:
+    """A short, readable rendering of an input or output value."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return f"{float(value):.10g}"
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, separator=", ") + (
+            f"  (shape {value.shape})" if value.ndim > 1 or value.size > 6 else "")
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    if isinstance(value, (list, tuple)) and len(value) > 8:
+        return f"{type(value).__name__} of {len(value)} items"
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def describe_call(what: str, inputs: dict[str, Any]) -> str:
+    args = ", ".join(f"{k}={show(v)}" for k, v in inputs.items())
+    return f"{what}({args})"
+
+
+def as_array(value: Any, what: str) -> np.ndarray:
+    """The student's value as a float64 array, or a failed test saying why not."""
+    __tracebackhide__ = True
+    if value is None:
+        fail(f"{what} returned None; did you forget a return statement?")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        fail(f"{what} should return a numpy array of floats, got {show(value)}")
+    return array
+
+
+def as_float(value: Any, what: str) -> float:
+    """The student's scalar result as a float (a 1-element array is accepted)."""
+    __tracebackhide__ = True
+    array = as_array(value, what)
+    if array.size != 1:
+        fail(f"{what} should return a single number, got an array of shape {array.shape}")
+    return float(array.reshape(()))
+
+
+def assert_close(
+    actual: Any,
+    expected: Any,
+    what: str,
+    inputs: dict[str, Any] | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    mistakes: dict[str, Any] | None = None,
+) -> None:
+    """Fail unless ``actual`` equals ``expected`` (same shape, values within tolerance).
+
+    ``mistakes`` maps a known misconception ("sum instead of mean") to the value
+    that mistake produces; a match is named in the message.
+    """
+    __tracebackhide__ = True
+    got = as_array(actual, what)
+    want = np.asarray(expected, dtype=np.float64)
+    call = describe_call(what, inputs) if inputs is not None else what
+    if got.shape != want.shape and got.size == want.size == 1:
+        got = got.reshape(want.shape)
+    if got.shape != want.shape:
+        fail(f"{call}\n  expected shape {want.shape}, got shape {got.shape}\n"
+             f"  expected: {show(want)}\n  got:      {show(got)}")
+    if np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
+        return
+    lines = [call, f"  expected: {show(want)}", f"  got:      {show(got)}"]
+    if not np.isfinite(got).all() and np.isfinite(want).all():
+        lines.append("  your result contains NaN or inf where the expected one is finite")
+    elif want.size > 1:
+        diff = np.abs(got - want)
+        index = np.unravel_index(int(np.nanargmax(np.where(np.isnan(diff), np.inf, diff))),
+                                 diff.shape)
+        lines.append(f"  largest difference at index {tuple(int(i) for i in index)}: "
+                     f"expected {want[index]:.10g}, got {got[index]:.10g}")
+    for name, wrong in (mistakes or {}).items():
+        wrong = np.asarray(wrong, dtype=np.float64)
+        if wrong.shape == got.shape and np.allclose(got, wrong, rtol=rtol, atol=atol):
+            lines.append(f"  This is exactly what you get with a known mistake: {name}.")
+            break
+    fail("\n".join(lines))
+
+
+@contextlib.contextmanager
+def expect_error(error: type[BaseException], what: str) -> Iterator[None]:
+    """Fail unless the student's code raises ``error`` (or a subclass) inside the block."""
+    __tracebackhide__ = True
+    try:
+        yield
+    except StudentRaised as exc:
+        if error.__name__ in exc.types:
+            return
+        fail(f"{what} should raise {error.__name__}, but raised {exc.types[0]}: {exc.detail}")
+    else:
+        fail(f"{what} should raise {error.__name__}, but returned normally")
+
+
+def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
+                     h: float = 1e-6) -> np.ndarray:
+    """Central finite differences of a scalar function ``f`` at ``x``."""
+    x = np.asarray(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[index] = h
+        grad[index] = (f(x + step) - f(x - step)) / (2 * h)
+    return grad
+
+
+def assert_matches(actual: Any, expected: Any, what: str, inputs: dict[str, Any] | None = None,
+                   rtol: float = 1e-6, atol: float = 1e-9) -> None:
+    """Like :func:`assert_close`, but also for tuples, lists, dicts and bools of results."""
+    __tracebackhide__ = True
+    call = describe_call(what, inputs) if inputs is not None else what
+    if isinstance(expected, bool):
+        if not isinstance(actual, (bool, int)) or bool(actual) != expected:
+            fail(f"{call}\n  expected: {expected}\n  got:      {show(actual)}")
+    elif isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            fail(f"{call}\n  expected a dict with keys {sorted(expected)}, got {show(actual)}")
+        for key, value in expected.items():
+            if key not in actual:
+                fail(f"{call}\n  the result has no key {key!r} (keys: {sorted(actual)})")
+            assert_matches(actual[key], value, f"{what}[{key!r}]", None, rtol, atol)
+    elif isinstance(expected, (tuple, list)) and not _numeric_list(expected):
+        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
+            fail(f"{call}\n  expected {len(expected)} results, got {show(actual)}")
+        for i, (got, want) in enumerate(zip(actual, expected)):
+            assert_matches(got, want, f"{what} result {i + 1}", inputs, rtol, atol)
+    else:
+        assert_close(actual, expected, what, inputs, rtol, atol)
+
+
+def _numeric_list(value: Any) -> bool:
+    try:
+        return np.asarray(value).dtype.kind in "biuf"
+    except ValueError:
+        return False
+
+
+def frozen_cases(path: str) -> list[Any]:
+    """``pytest.param`` cases, one per frozen vector in ``path``, each marked with its target."""
+    import json
+    from pathlib import Path
+
+    import pytest
+
+    from autograder.plugin import grades
+    from autograder.protocol import decode
+
+    data = decode(json.loads(Path(path).read_text(encoding="utf-8")), lambda handle: None)
+    return [pytest.param(target, case, marks=grades(target), id=f"{target}-{i + 1}")
+            for target, cases in data.items() for i, case in enumerate(cases)]
+
+
+def check_frozen_case(sub: Any, target: str, case: dict) -> None:
+    """Call the student's ``target`` as the frozen case says and compare every answer."""
+    __tracebackhide__ = True
+    module, name = target.split(".", 1)
+    func = getattr(getattr(sub, module), name)
+    args, kwargs = case.get("args", []), case.get("kwargs", {})
+    inputs = {f"arg{i + 1}": a for i, a in enumerate(args)} | kwargs
+    if "calls" not in case:
+        assert_matches(func(*args, **kwargs), case["expected"], name, inputs)
+        return
+    obj = func(*args, **kwargs)
+    for i, (call_args, want) in enumerate(zip(case["calls"], case["expected"])):
+        what = f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())}).step, call {i + 1}"
+        step_inputs = {f"arg{j + 1}": a for j, a in enumerate(call_args)}
+        assert_matches(obj.step(*call_args), want["return"], what, step_inputs)
+        for attr, value in want.get("attrs", {}).items():
+            assert_matches(getattr(obj, attr), value, f"{what}: attribute {attr}")

@@ -1,0 +1,130 @@
+"""The ``autograder`` command. Each subcommand is a thin layer over one module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograder import config, late_policy, results, runner
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    """Grade one submission folder and write results.json."""
+    assignment = config.load(args.assignment)
+    if not Path(args.submission).is_dir():
+        raise config.ConfigError(f"submission folder not found: {args.submission}")
+    metadata = runner.read_metadata(args.metadata)
+    document = runner.grade(assignment, Path(args.submission), metadata, user=args.sandbox_user)
+    results.write_atomic(Path(args.out), document)
+    if not args.quiet:
+        print(results.table(document, f"{assignment.title}: {args.submission}"))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Grade the reference solution and a sample buggy submission, and print both."""
+    from autograder import demo
+
+    return demo.run(Path(args.out))
+
+
+def cmd_stubs(args: argparse.Namespace) -> int:
+    """Regenerate student_template/ (and the frozen public vectors) from solutions/."""
+    from autograder import stubs
+
+    for path in stubs.write_template(config.load(args.assignment)):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Build the student zip and the Gradescope autograder zip."""
+    from autograder import packaging
+
+    for path in packaging.build_release(config.load(args.assignment), Path(args.out)):
+        print(f"built {path}")
+    return 0
+
+
+def cmd_grade_batch(args: argparse.Namespace) -> int:
+    """Grade every submission of a folder or a Gradescope export zip."""
+    from autograder import batch
+
+    report = batch.grade_all(config.load(args.assignment), Path(args.submissions), Path(args.out),
+                             jobs=args.jobs)
+    print(f"wrote {report}")
+    return 0
+
+
+def cmd_rubric(args: argparse.Namespace) -> int:
+    """Print the rubric, or merge manual scores into final grades."""
+    from autograder import rubric
+
+    assignment = config.load(args.assignment)
+    if args.merge:
+        out = Path(args.out or "final_grades.csv")
+        problems = rubric.merge(assignment, Path(args.merge), Path(args.results_dir), out)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"wrote {out}")
+    else:
+        print(rubric.render(assignment, args.format))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help=cmd_demo.__doc__)
+    p.add_argument("--out", default="demo-results", help="folder for the two results.json files")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("grade", help=cmd_grade.__doc__)
+    p.add_argument("assignment")
+    p.add_argument("submission")
+    p.add_argument("--metadata", help="Gradescope's submission_metadata.json (late penalty)")
+    p.add_argument("--out", default="results.json")
+    p.add_argument("--sandbox-user", help="run student code as this unprivileged user")
+    p.add_argument("--quiet", action="store_true", help="do not print the table")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("grade-batch", help=cmd_grade_batch.__doc__)
+    p.add_argument("assignment")
+    p.add_argument("submissions", help="a folder of submission folders, or a Gradescope export zip")
+    p.add_argument("--out", required=True, help="folder for results, grades.csv and report.html")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    p.set_defaults(func=cmd_grade_batch)
+
+    p = sub.add_parser("release", help=cmd_release.__doc__)
+    p.add_argument("assignment")
+    p.add_argument("--out", default="dist")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("stubs", help=cmd_stubs.__doc__)
+    p.add_argument("assignment")
+    p.set_defaults(func=cmd_stubs)
+
+    p = sub.add_parser("rubric", help=cmd_rubric.__doc__)
+    p.add_argument("assignment")
+    p.add_argument("--format", choices=["text", "csv"], default="text")
+    p.add_argument("--merge", help="CSV of manual scores to merge")
+    p.add_argument("--results-dir", default=".", help="folder of graded results (grade-batch out)")
+    p.add_argument("--out", help="final grades CSV (with --merge)")
+    p.set_defaults(func=cmd_rubric)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; a toolkit error is one line on stderr and exit status 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (config.ConfigError, late_policy.MetadataError, runner.GradingError) as exc:
+        print(f"autograder: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

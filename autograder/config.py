@@ -1,0 +1,260 @@
+"""Load and validate ``assignments/<name>/assignment.yaml``.
+
+An assignment is data. Every key is checked when the file is loaded, and a
+mistake is a one-line :class:`ConfigError` that names the key, e.g.
+``assignment.yaml: late_policy: unknown key 'points_per_dya' (allowed: ...)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import zoneinfo
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from autograder.sandbox import Limits
+
+HOME = Path(os.environ.get("AUTOGRADER_HOME", Path(__file__).resolve().parent.parent))
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+KINDS = ("programming", "written")
+AUTO_CHECKS = ("answered", "length", "names_song")
+
+
+class ConfigError(Exception):
+    """A problem with an assignment's configuration (not with a submission)."""
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    """Points off per started day late; optional grace period and cap on days."""
+
+    points_per_day: float = 3.0
+    grace_minutes: float = 0.0
+    max_days: int | None = None
+
+
+@dataclass(frozen=True)
+class RubricItem:
+    """One rubric line: scored by the autograder (``auto``) or by a person (``manual``)."""
+
+    id: str
+    points: float
+    description: str
+    kind: str
+    check: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    """One written question: its heading in the response file and its rubric."""
+
+    id: str
+    heading: str
+    guidance: str
+    rubric: tuple[RubricItem, ...]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Everything the engine needs to know about one assignment."""
+
+    name: str
+    root: Path
+    title: str
+    kind: str
+    files: tuple[str, ...]
+    due: dt.datetime
+    late_policy: LatePolicy
+    points: dict[str, float] = field(default_factory=dict)
+    visibility: dict[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    sentences: tuple[int, int] = (10, 20)
+    questions: tuple[Question, ...] = ()
+    songs: tuple[str, ...] = ()
+
+    @property
+    def tests_dir(self) -> Path:
+        return self.root / "tests"
+
+    @property
+    def solutions_dir(self) -> Path:
+        return HOME / "solutions" / self.name
+
+    @property
+    def template_dir(self) -> Path:
+        return HOME / "student_template" / self.name
+
+    @property
+    def contract(self) -> dict[str, list[str]]:
+        """Module name -> contract names, in the order of ``points``."""
+        modules: dict[str, list[str]] = {Path(f).stem: [] for f in self.files}
+        for target in self.points:
+            module, name = target.split(".", 1)
+            modules[module].append(name)
+        return modules
+
+    @property
+    def total_points(self) -> float:
+        if self.kind == "written":
+            return sum(item.points for q in self.questions for item in q.rubric)
+        return sum(self.points.values())
+
+
+def assignment_names() -> list[str]:
+    """Names of the assignments that ship with the toolkit."""
+    return sorted(p.parent.name for p in (HOME / "assignments").glob("*/assignment.yaml"))
+
+
+def load(name: str) -> Assignment:
+    """Load and validate the assignment called ``name``."""
+    path = HOME / "assignments" / name / "assignment.yaml"
+    if not path.is_file():
+        known = ", ".join(assignment_names()) or "none"
+        raise ConfigError(f"unknown assignment {name!r} (known: {known})")
+    return load_path(path, name)
+
+
+def load_path(path: Path, name: str) -> Assignment:
+    """Load the assignment file at ``path`` (a student copy carries its own)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    return parse(name, path.parent, data)
+
+
+def parse(name: str, root: Path, data: Any) -> Assignment:
+    """Build an :class:`Assignment` from the YAML data, checking every key."""
+    where = "assignment.yaml"
+    data = _mapping(data, where)
+    _keys(data, where, required={"title", "kind", "files", "due", "timezone"},
+          optional={"points", "visibility", "late_policy", "limits", "sentences",
+                    "questions", "songs"})
+    kind = _choice(data["kind"], KINDS, f"{where}: kind")
+    files = tuple(str(f) for f in _list(data["files"], f"{where}: files"))
+    common = {
+        "name": name, "root": root, "title": str(data["title"]), "kind": kind, "files": files,
+        "due": _due(data["due"], data["timezone"], where),
+        "late_policy": _dataclass(LatePolicy, data.get("late_policy", {}), f"{where}: late_policy"),
+        "limits": _dataclass(Limits, data.get("limits", {}), f"{where}: limits"),
+    }
+    if kind == "written":
+        return Assignment(**common, **_written(data, where))
+    if "points" not in data:
+        raise ConfigError(f"{where}: missing key 'points' (required for a programming assignment)")
+    return Assignment(**common, points=_points(data["points"], files, where),
+                      visibility=_visibility(data.get("visibility", {}), where))
+
+
+def _points(data: Any, files: tuple[str, ...], where: str) -> dict[str, float]:
+    modules = {Path(f).stem for f in files}
+    points = {}
+    for target, value in _mapping(data, f"{where}: points").items():
+        module = str(target).split(".", 1)[0]
+        if "." not in str(target) or module not in modules:
+            raise ConfigError(f"{where}: points: {target!r} is not 'module.name' for a module "
+                              f"in files ({', '.join(sorted(modules))})")
+        points[str(target)] = _number(value, f"{where}: points: {target}")
+    return points
+
+
+def _visibility(data: Any, where: str) -> dict[str, str]:
+    return {str(group): _choice(value, VISIBILITIES, f"{where}: visibility: {group}")
+            for group, value in _mapping(data, f"{where}: visibility").items()}
+
+
+def _written(data: dict, where: str) -> dict[str, Any]:
+    if "questions" not in data:
+        raise ConfigError(f"{where}: missing key 'questions' (required for a written assignment)")
+    bounds = _mapping(data.get("sentences", {"min": 10, "max": 20}), f"{where}: sentences")
+    _keys(bounds, f"{where}: sentences", required={"min", "max"})
+    questions = []
+    for i, q in enumerate(_list(data["questions"], f"{where}: questions")):
+        qwhere = f"{where}: questions[{i}]"
+        q = _mapping(q, qwhere)
+        _keys(q, qwhere, required={"id", "heading", "rubric"}, optional={"guidance"})
+        items = []
+        for j, item in enumerate(_list(q["rubric"], f"{qwhere}: rubric")):
+            iwhere = f"{qwhere}: rubric[{j}]"
+            item = _mapping(item, iwhere)
+            _keys(item, iwhere, required={"id", "points", "description", "kind"},
+                  optional={"check"})
+            kind = _choice(item["kind"], ("auto", "manual"), f"{iwhere}: kind")
+            check = item.get("check")
+            if kind == "auto":
+                check = _choice(check, AUTO_CHECKS, f"{iwhere}: check")
+            items.append(RubricItem(str(item["id"]), _number(item["points"], f"{iwhere}: points"),
+                                    str(item["description"]).strip(), kind, check))
+        questions.append(Question(str(q["id"]), str(q["heading"]).strip(),
+                                  str(q.get("guidance", "")).strip(), tuple(items)))
+    return {"questions": tuple(questions),
+            "sentences": (int(bounds["min"]), int(bounds["max"])),
+            "songs": tuple(str(s) for s in _list(data.get("songs", []), f"{where}: songs"))}
+
+
+def _due(value: Any, timezone: Any, where: str) -> dt.datetime:
+    try:
+        zone = zoneinfo.ZoneInfo(str(timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: timezone: unknown time zone {timezone!r}") from None
+    try:
+        local = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}: due: {value!r} is not 'YYYY-MM-DD HH:MM'") from None
+    if local.tzinfo is not None:
+        raise ConfigError(f"{where}: due: give a local time without an offset; "
+                          "the time zone comes from 'timezone'")
+    return local.replace(tzinfo=zone)
+
+
+def _dataclass(cls: type, data: Any, where: str) -> Any:
+    data = _mapping(data, where)
+    names = {f.name for f in fields(cls)}
+    _keys(data, where, required=set(), optional=names)
+    values = {}
+    for key, value in data.items():
+        if value is None and key == "max_days":
+            values[key] = None
+            continue
+        number = _number(value, f"{where}: {key}")
+        values[key] = int(number) if key in ("max_days", "memory_mb", "cpu_seconds",
+                                              "file_size_mb", "processes") else number
+    return cls(**values)
+
+
+def _keys(data: dict, where: str, required: set[str], optional: set[str] = frozenset()) -> None:
+    for key in data:
+        if key not in required | optional:
+            allowed = ", ".join(sorted(required | optional))
+            raise ConfigError(f"{where}: unknown key {key!r} (allowed: {allowed})")
+    for key in sorted(required):
+        if key not in data:
+            raise ConfigError(f"{where}: missing key {key!r}")
+
+
+def _mapping(data: Any, where: str) -> dict:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    return data
+
+
+def _list(data: Any, where: str) -> list:
+    if not isinstance(data, list):
+        raise ConfigError(f"{where}: expected a list, got {type(data).__name__}")
+    return data
+
+
+def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"{where}: expected a non-negative number, got {value!r}")
+    return float(value)

@@ -1,0 +1,253 @@
+"""The pytest plugin behind every grading run (and the student's local ``pytest``).
+
+A grading test is an ordinary pytest test with one line above it::
+
+    @grades("losses.sigmoid", weight=2)
+    def test_sigmoid_is_stable(sub, ref): ...
+
+Fixtures: ``sub`` calls the student's code in the sandboxed worker
+(``sub.losses.sigmoid(z)``); ``ref`` is the reference solution, in this trusted
+process (hidden tests only); ``vectors`` are the frozen public input/expected
+pairs. Hooks collect one :class:`TestOutcome` per test for results.json; nothing
+parses pytest's text output.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+from autograder import config
+from autograder.locate import locate
+from autograder.protocol import decode
+from autograder.sandbox import Sandbox, StudentCodeError
+
+HYPOTHESIS_PROFILE = "autograder"
+settings.register_profile(
+    HYPOTHESIS_PROFILE, derandomize=True, deadline=None, database=None, max_examples=25,
+    suppress_health_check=list(HealthCheck), print_blob=False,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
+MESSAGE_CAP = 3000
+OUTPUT_CAP = 2000
+
+
+def grades(target: str, weight: float = 1.0) -> pytest.MarkDecorator:
+    """Usage: ``@grades("optimizers.Adam", weight=2)``: the test earns part of Adam's points."""
+    return pytest.mark.grades(target, weight=weight)
+
+
+@dataclass
+class TestOutcome:
+    """What one grading test found."""
+
+    nodeid: str
+    title: str
+    target: str
+    group: str
+    weight: float
+    max_score: float = 0.0
+    passed: bool = False
+    message: str = ""
+    output: str = ""
+
+
+class StudentCode:
+    """``sub.losses.sigmoid(z)`` runs the student's function in the worker."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+
+    def __getattr__(self, module: str) -> SimpleNamespace:
+        if module.startswith("_"):
+            raise AttributeError(module)
+        return _StudentModule(self._sandbox, module)
+
+    def __repr__(self) -> str:
+        return "<your code>"
+
+    @property
+    def last_call(self) -> dict:
+        """What the worker observed during the last call: ``mutated`` arguments, ``warnings``."""
+        return self._sandbox.last_reply
+
+
+class _StudentModule:
+    def __init__(self, sandbox: Sandbox, module: str) -> None:
+        self._sandbox = sandbox
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        target = f"{self._module}.{name}"
+        return lambda *args, **kwargs: self._sandbox.call(target, args, kwargs)
+
+
+class Reference(SimpleNamespace):
+    """The reference solution's modules, as attributes (``ref.losses.sigmoid``)."""
+
+    def __repr__(self) -> str:
+        return "<reference>"
+
+
+def load_reference(assignment: config.Assignment) -> Reference:
+    """Import the reference solution into this (trusted) process."""
+    folder = str(assignment.solutions_dir)
+    sys.path.insert(0, folder)
+    try:
+        return Reference(**{m: importlib.import_module(m) for m in assignment.contract})
+    finally:
+        sys.path.remove(folder)
+
+
+class GradingSession:
+    """One grading run as a pytest plugin: owns the sandbox and the outcomes."""
+
+    def __init__(self, assignment: config.Assignment, files: dict[str, Path],
+                 missing: dict[str, str], reference: bool, user: str | None = None) -> None:
+        self.assignment = assignment
+        self.missing = missing
+        self.reference = load_reference(assignment) if reference else None
+        self.sandbox = Sandbox(files, assignment.contract,
+                               self._resolve if reference else None, assignment.limits, user)
+        self.outcomes: dict[str, TestOutcome] = {}
+        self.import_errors: dict[str, str | None] = {}
+
+    def _resolve(self, target: str) -> Any:
+        if target not in self.assignment.points:
+            raise LookupError(f"{target} is not part of the contract")
+        module, name = target.split(".", 1)
+        return getattr(getattr(self.reference, module), name)
+
+    # -- fixtures -----------------------------------------------------------------
+    @pytest.fixture(scope="session")
+    def sub(self) -> StudentCode:
+        """The student's code, called in the sandboxed worker."""
+        return StudentCode(self.sandbox)
+
+    @pytest.fixture(scope="session")
+    def ref(self) -> Reference:
+        """The reference solution (hidden tests only; never shipped to students)."""
+        if self.reference is None:
+            pytest.skip("the reference solution is not available here")
+        return self.reference
+
+    @pytest.fixture(scope="session")
+    def vectors(self) -> dict[str, list]:
+        """Frozen input/expected-output vectors, generated from the reference at release."""
+        path = self.assignment.tests_dir / "public" / "vectors.json"
+        return decode(json.loads(path.read_text()), lambda handle: None)
+
+    # -- hooks --------------------------------------------------------------------
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Check every test's marker and give it its share of its contract name's points."""
+        totals: dict[str, float] = {}
+        for item in items:
+            marker = item.get_closest_marker("grades")
+            if marker is None or not marker.args:
+                raise pytest.UsageError(f"{item.nodeid}: a grading test needs @grades('module.name')")
+            target = marker.args[0]
+            if target not in self.assignment.points:
+                raise pytest.UsageError(f"{item.nodeid}: grades {target!r}, which is not in "
+                                        "assignment.yaml points")
+            weight = float(marker.kwargs.get("weight", 1.0))
+            group = Path(str(item.path)).relative_to(self.assignment.tests_dir).parts[0]
+            doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+            title = doc[0] if doc else item.name
+            if "[" in item.name:
+                title += " [" + item.name.split("[", 1)[1]
+            self.outcomes[item.nodeid] = TestOutcome(item.nodeid, title, target, group, weight)
+            totals[target] = totals.get(target, 0.0) + weight
+        for outcome in self.outcomes.values():
+            share = outcome.weight / totals[outcome.target]
+            outcome.max_score = self.assignment.points[outcome.target] * share
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Fail fast when the graded file is missing or cannot be imported."""
+        self.sandbox.take_output()
+        module = self.outcomes[item.nodeid].target.split(".", 1)[0]
+        if module in self.missing:
+            pytest.fail(self.missing[module], pytrace=False)
+        if module not in self.import_errors:
+            try:
+                self.sandbox.load(module)
+                self.import_errors[module] = None
+            except StudentCodeError as exc:
+                self.import_errors[module] = (f"{module}.py could not be imported, so none of "
+                                              f"its functions can be graded:\n{exc}")
+        if self.import_errors[module]:
+            pytest.fail(self.import_errors[module], pytrace=False)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        """Record the outcome of the test's call phase (or of a setup that failed)."""
+        report = (yield).get_result()
+        outcome = self.outcomes.get(item.nodeid)
+        if outcome is None or not (report.when == "call" or report.outcome != "passed"):
+            return
+        if report.when == "teardown" and outcome.message:
+            return
+        outcome.passed = report.passed and report.when == "call"
+        if call.excinfo is not None:
+            outcome.message = failure_message(call.excinfo.value)
+        elif report.skipped:
+            outcome.message = "skipped"
+        printed = self.sandbox.take_output()
+        if printed.strip():
+            outcome.output = printed[:OUTPUT_CAP] + ("\n[...]" if len(printed) > OUTPUT_CAP else "")
+
+    def pytest_sessionfinish(self) -> None:
+        self.sandbox.close()
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """A per-function summary, for students running the public tests."""
+        write = terminalreporter.write_line
+        by_target: dict[str, list[TestOutcome]] = {}
+        for outcome in self.outcomes.values():
+            by_target.setdefault(outcome.target, []).append(outcome)
+        if not by_target:
+            return
+        terminalreporter.section("summary per function")
+        for target in self.assignment.points:
+            tests = by_target.get(target, [])
+            if not tests:
+                continue
+            passed = sum(t.passed for t in tests)
+            mark = "ok  " if passed == len(tests) else "FAIL"
+            write(f"{mark} {target:<40} {passed}/{len(tests)} tests passed")
+            for test in tests:
+                if not test.passed:
+                    first = (test.message.splitlines() or ["failed"])[0]
+                    write(f"       - {test.title}: {first[:100]}")
+
+
+def failure_message(exc: BaseException) -> str:
+    """The student-facing text of a failed test, with hypothesis' smallest example."""
+    text = str(exc).strip()
+    if not isinstance(exc, (AssertionError, StudentCodeError, pytest.fail.Exception,
+                            pytest.skip.Exception)):
+        text = f"the grader could not use your result ({type(exc).__name__}: {text})"
+    notes = [str(n) for n in getattr(exc, "__notes__", [])]
+    text = "\n".join([text or type(exc).__name__, *notes]).strip()
+    return text[:MESSAGE_CAP] + ("\n[...]" if len(text) > MESSAGE_CAP else "")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker and the deterministic hypothesis profile; in a student copy,
+    start a session on the student's own files (no reference)."""
+    config.addinivalue_line("markers", "grades(target, weight=1.0): the contract name a test grades")
+    settings.load_profile(HYPOTHESIS_PROFILE)
+    running = any(isinstance(p, GradingSession) for p in config.pluginmanager.get_plugins())
+    root = Path(str(config.rootpath))
+    if not running and (root / "assignment.yaml").is_file():
+        assignment = config.load_path(root / "assignment.yaml", root.name)
+        found = locate(root, assignment.files)
+        session = GradingSession(assignment, found.files, found.missing, reference=False)
+        config.pluginmanager.register(session, "autograder-session")

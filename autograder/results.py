@@ -1,0 +1,137 @@
+"""Gradescope's results.json: build it, write it atomically, show it as a table.
+
+One :class:`Row` per test (or rubric item). The top-level ``score`` is the sum
+of the rows after the late penalty, which also appears as its own row and in
+``extra_data.late``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder.late_policy import Lateness
+
+RESULTS_CAP = 900_000  # bytes; Gradescope's limit is 1 MB
+ROW_OUTPUT_CAP = 4000
+
+
+@dataclass
+class Row:
+    """One line of the result a student sees."""
+
+    name: str
+    score: float
+    max_score: float
+    tags: list[str] = field(default_factory=list)
+    visibility: str = "visible"
+    output: str = ""
+    status: str | None = None
+    extra_data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "score": round(self.score, 4),
+            "max_score": round(self.max_score, 4),
+            "status": self.status or ("passed" if self.score >= self.max_score else "failed"),
+            "tags": self.tags,
+            "visibility": self.visibility,
+            "output": self.output[:ROW_OUTPUT_CAP],
+        }
+        if self.extra_data:
+            data["extra_data"] = self.extra_data
+        return data
+
+
+def build(rows: list[Row], lateness: Lateness | None, summary: str = "",
+          extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The results.json document for ``rows``, with the late penalty applied."""
+    raw = sum(r.score for r in rows)
+    tests = [r.to_json() for r in rows]
+    extra_data: dict[str, Any] = dict(extra or {})
+    penalty = 0.0
+    if lateness is not None:
+        penalty = lateness.penalty(raw)
+        extra_data["late"] = {
+            "days": lateness.days, "penalty": penalty,
+            "deadline": lateness.deadline.isoformat(),
+            "submitted": lateness.submitted.isoformat(),
+        }
+        tests.append(Row("Late penalty", -penalty, 0.0, ["late_policy"],
+                         output=lateness.describe(penalty),
+                         status="passed" if penalty == 0 else "failed").to_json())
+    document = {
+        "score": round(max(0.0, raw - penalty), 4),
+        "output": summary,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": extra_data,
+    }
+    return _fit(document)
+
+
+def _fit(document: dict[str, Any]) -> dict[str, Any]:
+    """Shorten outputs until the document is under Gradescope's size limit."""
+    cap = ROW_OUTPUT_CAP
+    while len(json.dumps(document)) > RESULTS_CAP and cap > 100:
+        cap //= 2
+        for test in document["tests"]:
+            if len(test["output"]) > cap:
+                test["output"] = test["output"][:cap] + "\n[... cut to fit results.json]"
+    return document
+
+
+def write_atomic(path: Path, document: dict[str, Any]) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(document, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def table(document: dict[str, Any], title: str = "") -> str:
+    """A plain-text table of the tests, grouped by tag, with the total."""
+    lines = [title] if title else []
+    groups: dict[str, list[float]] = {}
+    failures: dict[str, list[str]] = {}
+    for test in document["tests"]:
+        tag = test["tags"][0] if test["tags"] else test["name"]
+        score, top = groups.setdefault(tag, [0.0, 0.0])
+        groups[tag] = [score + test["score"], top + test["max_score"]]
+        if test["status"] == "failed" and test["output"]:
+            first = test["output"].strip().splitlines()[0]
+            failures.setdefault(tag, []).append(f"{test['name']}: {first}")
+    width = max((len(t) for t in groups), default=10)
+    for tag, (score, top) in groups.items():
+        mark = "  " if score >= top else "✗ "
+        lines.append(f"{mark}{tag:<{width}}  {score:6.2f} / {top:6.2f}")
+        for failure in failures.get(tag, [])[:2]:
+            lines.append(f"      {failure[:110]}")
+    total = sum(t["max_score"] for t in document["tests"])
+    lines.append(f"  {'TOTAL':<{width}}  {document['score']:6.2f} / {total:6.2f}")
+    return "\n".join(lines)
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write dictionaries with the same keys as a CSV file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["submission"])
+        writer.writeheader()
+        writer.writerows(rows)

@@ -1,0 +1,96 @@
+"""Grade one submission: locate its files, run the assignment's tests, score, apply
+the late penalty, and produce the results.json document."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autograder import config, late_policy, results
+from autograder.locate import locate
+from autograder.plugin import GradingSession
+
+
+class GradingError(Exception):
+    """The toolkit could not grade (a broken test suite or bad metadata), as opposed to a
+    submission that merely fails tests."""
+
+
+def grade(assignment: config.Assignment, submission: Path, metadata: dict | None = None,
+          user: str | None = None, groups: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Grade ``submission`` (a folder) and return the results.json document."""
+    lateness = None
+    if metadata is not None:
+        lateness = late_policy.assess(assignment.due, assignment.late_policy, metadata)
+    if assignment.kind == "written":
+        from autograder import written
+
+        rows, summary = written.grade(assignment, submission)
+    else:
+        rows, summary = run_tests(assignment, submission, user, groups)
+    return results.build(rows, lateness, summary, {"assignment": assignment.name})
+
+
+def run_tests(assignment: config.Assignment, submission: Path, user: str | None = None,
+              groups: tuple[str, ...] | None = None) -> tuple[list[results.Row], str]:
+    """Run the assignment's test groups (all of them by default) against the submission."""
+    found = locate(submission, assignment.files)
+    session = GradingSession(assignment, found.files, found.missing, reference=True, user=user)
+    groups = groups or tuple(sorted(assignment.visibility))
+    paths = [str(assignment.tests_dir / g) for g in groups if (assignment.tests_dir / g).is_dir()]
+    args = [*paths, "-q", "-p", "autograder.plugin", "-p", "no:cacheprovider",
+            "--import-mode=importlib", "--rootdir", str(assignment.root),
+            "-c", os.devnull, "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
+        code = pytest.main(args, plugins=[session])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not session.outcomes:
+        tail = " | ".join(line for line in log.getvalue().splitlines()[-3:] if line.strip())
+        raise GradingError(f"the tests of {assignment.name} did not run (pytest exit {int(code)})"
+                           f": {tail}")
+    rows = [results.Row(
+        name=f"{o.target}: {o.title}",
+        score=o.max_score if o.passed else 0.0,
+        max_score=o.max_score,
+        tags=[o.target],
+        visibility=assignment.visibility.get(o.group, "visible"),
+        output=o.message + (f"\n\nYour code printed:\n{o.output}" if o.output else ""),
+    ) for o in session.outcomes.values()]
+    notes = found.notes + list(found.missing.values())
+    if notes:
+        rows.insert(0, results.Row("Submitted files", 0.0, 0.0, ["files"],
+                                   output="\n".join(notes), status="passed"))
+    return rows, summary_text(rows)
+
+
+def summary_text(rows: list[results.Row]) -> str:
+    """The top-level message: how many tests passed, and where points were lost."""
+    graded = [r for r in rows if r.max_score > 0]
+    passed = sum(r.score >= r.max_score for r in graded)
+    lost: dict[str, float] = {}
+    for r in graded:
+        if r.score < r.max_score:
+            lost[r.tags[0]] = lost.get(r.tags[0], 0.0) + r.max_score - r.score
+    text = f"{passed} of {len(graded)} tests passed."
+    if lost:
+        text += " Points lost in: " + ", ".join(f"{t} (-{p:.2f})" for t, p in lost.items()) + "."
+    return text
+
+
+def read_metadata(path: Path | None) -> dict | None:
+    """Read submission_metadata.json, or fail with a one-line reason."""
+    if path is None:
+        return None
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise late_policy.MetadataError(f"{path}: cannot read metadata: {exc}") from None
+    if not isinstance(data, dict):
+        raise late_policy.MetadataError(f"{path}: metadata must be a JSON object")
+    return data
