@@ -330,6 +330,7 @@ class RemoteObject:
         object.__setattr__(self, "_type", type_name)
         object.__setattr__(self, "_origin", origin)
         object.__setattr__(self, "_generation", sandbox.generation)
+        object.__setattr__(self, "_methods", set())
 
     def _request(self, op: str, name: str, args: tuple = (), kwargs: dict | None = None) -> Any:
         target = self._origin if op != "method" else f"{self._origin}.{name}"
@@ -339,10 +340,12 @@ class RemoteObject:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        value = self._request("getattr", name)
-        if value is _CALLABLE:
-            return lambda *args, **kwargs: self._request("method", name, args, kwargs)
-        return value
+        if name not in self._methods:
+            value = self._request("getattr", name)
+            if value is not _CALLABLE:
+                return value
+            self._methods.add(name)  # a method stays a method: later calls skip the look-up
+        return lambda *args, **kwargs: self._request("method", name, args, kwargs)
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._request("setattr", name, (value,))
