@@ -45,8 +45,9 @@ def show(value: Any) -> str:
 
 
 def describe_call(what: str, inputs: dict[str, Any]) -> str:
+    """``name(a=..., b=...)`` for a function name, ``what, with a=...`` for a description."""
     args = ", ".join(f"{k}={show(v)}" for k, v in inputs.items())
-    return f"{what}({args})"
+    return f"{what}({args})" if what.isidentifier() else f"{what}, with {args}"
 
 
 def as_array(value: Any, what: str) -> np.ndarray:

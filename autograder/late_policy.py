@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from autograder.config import LatePolicy
 
 DAY = 24 * 3600
+_RUBY_TIME = re.compile(r"(?P<date>\d{4}-\d\d-\d\d)[ T](?P<time>\d\d:\d\d:\d\d)"
+                        r"(?P<fraction>\.\d+)?\s*(?P<offset>[+-]\d\d:?\d\d)?")
 
 
 class MetadataError(Exception):
@@ -53,12 +56,19 @@ class Lateness:
 
 
 def parse_timestamp(text: Any, what: str) -> dt.datetime:
-    """An ISO 8601 timestamp that carries its UTC offset; anything else is refused."""
+    """An ISO 8601 timestamp (or Ruby's ``2024-09-20 21:10:05.123456000 -04:00``, as in
+    Gradescope's export) that carries its UTC offset; anything else is refused."""
+    if isinstance(text, dt.datetime):
+        text = text.isoformat()
     if not isinstance(text, str):
         raise MetadataError(f"{what}: expected an ISO 8601 timestamp, got {text!r}")
     cleaned = text.strip()
     if cleaned.endswith(("Z", "z")):
         cleaned = cleaned[:-1] + "+00:00"
+    ruby = _RUBY_TIME.fullmatch(cleaned)
+    if ruby:
+        fraction = (ruby["fraction"] or "")[:7].ljust(7, "0") if ruby["fraction"] else ""
+        cleaned = f"{ruby['date']}T{ruby['time']}{fraction}{ruby['offset'] or ''}"
     try:
         stamp = dt.datetime.fromisoformat(cleaned)
     except ValueError:

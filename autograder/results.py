@@ -132,6 +132,7 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write dictionaries with the same keys as a CSV file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["submission"])
+        columns = list(dict.fromkeys(key for row in rows for key in row)) or ["submission"]
+        writer = csv.DictWriter(f, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(rows)

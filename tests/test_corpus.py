@@ -1,0 +1,128 @@
+"""The grader graded: the reference scores 100, the stubs 0, every buggy submission
+loses points exactly in its buggy function, correct code written differently
+scores 100, and grading is deterministic."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from corpus import MUTANTS, VARIANTS, write_submission
+from conftest import ROOT, run_cli
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory, jobs):
+    """Grade the whole corpus once, with grade-batch; results by submission name."""
+    root = tmp_path_factory.mktemp("corpus")
+    subs = root / "submissions"
+    write_submission(subs / "reference")
+    shutil.copytree(ROOT / "student_template" / "optimization", subs / "stubs")
+    nested = subs / "nested_and_renamed" / "My Homework" / "hw2"
+    write_submission(nested)
+    (nested / "losses.py").rename(nested / "Losses (1).py")
+    for mutant in MUTANTS:
+        write_submission(subs / f"bug_{mutant.name}", mutant.edits)
+    for name, edits in VARIANTS.items():
+        write_submission(subs / f"ok_{name}", edits)
+    out = root / "out"
+    run_cli("grade-batch", "optimization", str(subs), "--out", str(out), "--jobs", str(jobs),
+            timeout=3000)
+    results = {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")
+               if not p.name.endswith(".metadata.json")}
+    return results, out
+
+
+def lost_by_tag(result):
+    lost = {}
+    for test in result["tests"]:
+        if test["score"] < test["max_score"]:
+            lost.setdefault(test["tags"][0], []).append(test)
+    return lost
+
+
+def test_corpus_is_large_enough():
+    assert len(MUTANTS) >= 40
+    assert len(VARIANTS) >= 8
+    assert {m.target.split(".")[0] for m in MUTANTS} == {
+        "losses", "optimizers", "schedules", "regularization", "training", "layers"}
+
+
+def test_reference_scores_100(graded):
+    results, _ = graded
+    assert results["reference"]["score"] == 100
+    assert lost_by_tag(results["reference"]) == {}
+
+
+def test_nested_renamed_files_score_100(graded):
+    results, _ = graded
+    result = results["nested_and_renamed"]
+    assert result["score"] == 100, lost_by_tag(result)
+    files_row = result["tests"][0]
+    assert "Losses (1).py' as losses.py" in files_row["output"]
+
+
+def test_stubs_score_0_with_a_clear_message(graded):
+    results, _ = graded
+    result = results["stubs"]
+    assert result["score"] == 0
+    messages = [t["output"] for t in result["tests"] if t["max_score"] > 0]
+    assert all("not implemented yet" in m or "could not be imported" in m for m in messages), \
+        [m for m in messages if "not implemented" not in m][:3]
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_bug_costs_points_only_in_its_function(graded, mutant):
+    results, _ = graded
+    result = results[f"bug_{mutant.name}"]
+    lost = lost_by_tag(result)
+    assert mutant.target in lost, f"{mutant.name}: the bug in {mutant.target} was not caught"
+    assert set(lost) == {mutant.target}, {
+        tag: [t["name"] + ": " + t["output"][:300] for t in tests]
+        for tag, tests in lost.items() if tag != mutant.target}
+    assert 0 <= result["score"] < 100
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_correct_variant_scores_100(graded, name):
+    results, _ = graded
+    result = results[f"ok_{name}"]
+    assert result["score"] == 100, {
+        tag: [t["name"] + ": " + t["output"][:500] for t in tests]
+        for tag, tests in lost_by_tag(result).items()}
+
+
+def test_failures_name_the_function_and_show_values(graded):
+    results, _ = graded
+    lost = lost_by_tag(results["bug_mse_sum"])["losses.mse_loss"]
+    text = "\n".join(t["output"] for t in lost)
+    assert "expected" in text and "got" in text
+    assert "sum instead of mean" in text
+
+
+def test_student_prints_are_captured(graded):
+    results, _ = graded
+    outputs = "\n".join(t["output"] for t in results["ok_chatty"]["tests"])
+    assert results["ok_chatty"]["score"] == 100
+    assert "Your code printed" not in outputs or "l1 debug" in outputs
+
+
+def test_batch_writes_grades_csv_and_report(graded):
+    results, out = graded
+    with open(out / "grades.csv", newline="") as f:
+        rows = {row["submission"]: row for row in csv.DictReader(f)}
+    assert len(rows) == len(results)
+    assert float(rows["reference"]["score"]) == 100
+    assert float(rows["bug_adam_default_lr"]["optimizers.Adam"]) < 6
+    assert "<table>" in (out / "report.html").read_text()
+
+
+def test_grading_is_deterministic(tmp_path):
+    sub = write_submission(tmp_path / "sub", MUTANTS[5].edits)
+    outputs = []
+    for i in range(2):
+        run_cli("grade", "optimization", str(sub), "--out", str(tmp_path / f"r{i}.json"), "--quiet")
+        outputs.append((tmp_path / f"r{i}.json").read_text())
+    assert outputs[0] == outputs[1]
