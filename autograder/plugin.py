@@ -172,7 +172,10 @@ class GradingSession:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Fail fast when the graded file is missing or cannot be imported."""
         self.sandbox.take_output()
-        module = self.outcomes[item.nodeid].target.split(".", 1)[0]
+        target = self.outcomes[item.nodeid].target
+        if target in self.sandbox.broken:  # an untouched stub, or a call that hung or crashed
+            pytest.fail(str(self.sandbox.broken[target]), pytrace=False)
+        module = target.split(".", 1)[0]
         if module in self.missing:
             pytest.fail(self.missing[module], pytrace=False)
         if module not in self.import_errors:

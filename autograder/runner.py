@@ -46,7 +46,7 @@ def run_tests(assignment: config.Assignment, submission: Path, user: str | None 
     paths = [str(assignment.tests_dir / g) for g in groups if (assignment.tests_dir / g).is_dir()]
     args = [*paths, "-q", "-p", "autograder.plugin", "-p", "no:cacheprovider",
             "--import-mode=importlib", "--rootdir", str(assignment.root),
-            "-c", os.devnull, "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+            "-c", os.devnull, "--tb=no", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     log = io.StringIO()
     with contextlib.redirect_stdout(log):
         code = pytest.main(args, plugins=[session])
@@ -54,6 +54,7 @@ def run_tests(assignment: config.Assignment, submission: Path, user: str | None 
         tail = " | ".join(line for line in log.getvalue().splitlines()[-3:] if line.strip())
         raise GradingError(f"the tests of {assignment.name} did not run (pytest exit {int(code)})"
                            f": {tail}")
+    order = {target: i for i, target in enumerate(assignment.points)}
     rows = [results.Row(
         name=f"{o.target}: {o.title}",
         score=o.max_score if o.passed else 0.0,
@@ -61,7 +62,7 @@ def run_tests(assignment: config.Assignment, submission: Path, user: str | None 
         tags=[o.target],
         visibility=assignment.visibility.get(o.group, "visible"),
         output=o.message + (f"\n\nYour code printed:\n{o.output}" if o.output else ""),
-    ) for o in session.outcomes.values()]
+    ) for o in sorted(session.outcomes.values(), key=lambda o: order[o.target])]
     notes = found.notes + list(found.missing.values())
     if notes:
         rows.insert(0, results.Row("Submitted files", 0.0, 0.0, ["files"],

@@ -19,6 +19,7 @@ import yaml
 
 from autograder import config
 from autograder.protocol import encode
+from autograder.sandbox import STUB_MARK
 
 _BEGIN = re.compile(r"^(\s*)(?:#|<!--)\s*BEGIN SOLUTION")
 _END = re.compile(r"^\s*(?:#|<!--)\s*END SOLUTION")
@@ -40,7 +41,7 @@ def strip_solutions(text: str, markdown: bool = False) -> str:
                 out.append("_Write your answer here._")
             else:
                 out += [f"{indent}# Hint: {h}" for h in block]
-                out.append(f'{indent}raise NotImplementedError("TODO: implement {owner}")')
+                out.append(f'{indent}raise NotImplementedError("{STUB_MARK} {owner}")')
             block = None
         elif block is not None:
             hint = _HINT.match(line)

@@ -1,0 +1,88 @@
+"""Benchmark: CPU seconds, wall time and peak memory of grading one submission.
+
+Each submission is graded by a fresh ``autograder grade`` process pinned to one
+core (``taskset -c 0`` where available). CPU time is user + system of the whole
+process tree (the grader and every worker it started, as reported for waited-for
+children); peak memory is the largest summed resident set size of the tree,
+sampled every 20 ms from /proc.
+
+    python benchmarks/grade_one.py [--runs N] [SUBMISSION ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        total += rss.get(current, 0)
+        stack.extend(children.get(current, []))
+    return total
+
+
+def measure(assignment: str, submission: Path) -> tuple[float, float, int]:
+    """(cpu seconds, wall seconds, peak bytes) of grading ``submission`` once."""
+    out = Path(tempfile.mkdtemp()) / "results.json"
+    command = [sys.executable, "-m", "autograder.cli", "grade", assignment, str(submission),
+               "--out", str(out), "--quiet"]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", "0", *command]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=ROOT)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(0.02)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode != 0 or not out.is_file():
+        raise SystemExit(f"grading {submission} failed with exit code {proc.returncode}")
+    return cpu, wall, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("submissions", nargs="*", type=Path)
+    parser.add_argument("--assignment", default="optimization")
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    submissions = args.submissions or [ROOT / "solutions" / "optimization",
+                                       ROOT / "student_template" / "optimization"]
+    print(f"{'submission':<44} {'cpu s':>7} {'wall s':>7} {'peak MB':>8}")
+    for submission in submissions:
+        for _ in range(args.runs):
+            cpu, wall, peak = measure(args.assignment, submission)
+            name = submission.relative_to(ROOT) if submission.is_relative_to(ROOT) else submission
+            print(f"{str(name):<44} {cpu:7.2f} {wall:7.2f} {peak / 2**20:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
