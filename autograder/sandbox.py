@@ -108,8 +108,9 @@ class Sandbox:
         for module, path in files.items():
             self.files[module] = self.workdir / f"{module}.py"
             shutil.copyfile(path, self.files[module])
-        if user:
+        if user:  # the worker's user may pass through scratch/ and owns only work/
             info = pwd.getpwnam(user)
+            os.chmod(self.scratch, 0o711)
             for path in (self.workdir, *self.files.values()):
                 os.chown(path, info.pw_uid, info.pw_gid)
         _become_subreaper()

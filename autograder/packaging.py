@@ -1,0 +1,108 @@
+"""Release zips: what students download, and what Gradescope runs.
+
+``<name>-student.zip`` holds the generated stubs, the public tests (with the
+frozen public vectors), the assignment file, the toolkit (so ``pytest`` runs the
+tests through the same sandbox), a README and a requirements file; never the
+reference or the hidden tests. ``<name>-gradescope.zip`` holds ``setup.sh`` and
+``run_autograder`` at its root and everything they need offline after setup.
+
+Both are byte-reproducible: fixed timestamps, sorted entries, fixed permissions.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from autograder import config
+
+PACKAGE = Path(__file__).resolve().parent
+TEMPLATES = PACKAGE / "templates"
+EPOCH = (1980, 1, 1, 0, 0, 0)
+REQUIREMENTS = ["numpy>=1.24", "pytest>=7.4", "hypothesis>=6.80", "pyyaml>=6.0",
+                "pysbd>=0.3.4", "tzdata>=2024.1", "tqdm>=4.66"]
+PYTEST_INI = """[pytest]
+testpaths = tests
+pythonpath = .
+addopts = -p no:cacheprovider --import-mode=importlib -q
+"""
+CONFTEST = '"""Runs the public tests against the files in this folder, in a sandbox."""\n\n' \
+           'pytest_plugins = ["autograder.plugin"]\n'
+
+
+def _files_under(folder: Path, prefix: str) -> dict[str, bytes]:
+    entries = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            entries[f"{prefix}{path.relative_to(folder).as_posix()}"] = path.read_bytes()
+    return entries
+
+
+def toolkit_files(prefix: str = "") -> dict[str, bytes]:
+    """The ``autograder`` package itself."""
+    return _files_under(PACKAGE, f"{prefix}autograder/")
+
+
+def student_files(assignment: config.Assignment) -> dict[str, bytes]:
+    """Every entry of the student zip, name -> bytes."""
+    root = f"{assignment.name}/"
+    entries = _files_under(assignment.template_dir, root)
+    public = assignment.tests_dir / "public"
+    if public.is_dir():
+        entries |= _files_under(public, f"{root}tests/public/")
+    entries |= toolkit_files(root)
+    entries[f"{root}assignment.yaml"] = (assignment.root / "assignment.yaml").read_bytes()
+    entries[f"{root}conftest.py"] = CONFTEST.encode()
+    entries[f"{root}pytest.ini"] = PYTEST_INI.encode()
+    entries[f"{root}requirements.txt"] = ("\n".join(REQUIREMENTS) + "\n").encode()
+    entries[f"{root}README.md"] = _fill(TEMPLATES / "student_README.md", assignment).encode()
+    return entries
+
+
+def gradescope_files(assignment: config.Assignment) -> dict[str, bytes]:
+    """Every entry of the Gradescope autograder zip, name -> bytes."""
+    entries = {
+        "setup.sh": (TEMPLATES / "setup.sh").read_bytes(),
+        "run_autograder": _fill(TEMPLATES / "run_autograder", assignment).encode(),
+        "requirements.txt": ("\n".join(REQUIREMENTS) + "\n").encode(),
+    }
+    entries |= toolkit_files()
+    entries |= _files_under(assignment.root, f"assignments/{assignment.name}/")
+    if assignment.solutions_dir.is_dir():
+        entries |= _files_under(assignment.solutions_dir, f"solutions/{assignment.name}/")
+    return entries
+
+
+def _fill(template: Path, assignment: config.Assignment) -> str:
+    files = ", ".join(f"`{f}`" for f in assignment.files)
+    values = {
+        "@ASSIGNMENT@": assignment.name, "@TITLE@": assignment.title, "@FILES@": files,
+        "@UPLOAD@": files, "@DUE@": assignment.due.strftime("%B %d, %Y at %I:%M %p %Z"),
+        "@PER_DAY@": f"{assignment.late_policy.points_per_day:g}",
+    }
+    text = template.read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = text.replace(key, value)
+    return text
+
+
+def write_zip(path: Path, entries: dict[str, bytes]) -> Path:
+    """Write ``entries`` as a reproducible zip: sorted, fixed time, fixed permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=EPOCH)
+            executable = name.endswith((".sh", "run_autograder"))
+            info.external_attr = (0o100755 if executable else 0o100644) << 16
+            info.create_system = 3
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, entries[name], compresslevel=9)
+    return path
+
+
+def build_release(assignment: config.Assignment, out: Path) -> list[Path]:
+    """Build both zips into ``out``; return their paths."""
+    return [
+        write_zip(out / f"{assignment.name}-student.zip", student_files(assignment)),
+        write_zip(out / f"{assignment.name}-gradescope.zip", gradescope_files(assignment)),
+    ]
