@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from autograder import config
+from autograder.config import Assignment, load_path
 from autograder.locate import locate
 from autograder.protocol import decode
 from autograder.sandbox import Sandbox, StudentCodeError
@@ -96,7 +96,7 @@ class Reference(SimpleNamespace):
         return "<reference>"
 
 
-def load_reference(assignment: config.Assignment) -> Reference:
+def load_reference(assignment: Assignment) -> Reference:
     """Import the reference solution into this (trusted) process."""
     folder = str(assignment.solutions_dir)
     sys.path.insert(0, folder)
@@ -109,7 +109,7 @@ def load_reference(assignment: config.Assignment) -> Reference:
 class GradingSession:
     """One grading run as a pytest plugin: owns the sandbox and the outcomes."""
 
-    def __init__(self, assignment: config.Assignment, files: dict[str, Path],
+    def __init__(self, assignment: Assignment, files: dict[str, Path],
                  missing: dict[str, str], reference: bool, user: str | None = None) -> None:
         self.assignment = assignment
         self.missing = missing
@@ -250,7 +250,7 @@ def pytest_configure(config: pytest.Config) -> None:
     running = any(isinstance(p, GradingSession) for p in config.pluginmanager.get_plugins())
     root = Path(str(config.rootpath))
     if not running and (root / "assignment.yaml").is_file():
-        assignment = config.load_path(root / "assignment.yaml", root.name)
+        assignment = load_path(root / "assignment.yaml", root.name)
         found = locate(root, assignment.files)
         session = GradingSession(assignment, found.files, found.missing, reference=False)
         config.pluginmanager.register(session, "autograder-session")

@@ -63,7 +63,7 @@ def encode(value: Any, register: Callable[[Any], dict]) -> Any:
                 value = value.astype(np.float64)
             except (TypeError, ValueError):
                 return register(value)
-        data = np.ascontiguousarray(value)
+        data = np.array(value, order="C", copy=True)
         return {
             "$": "nd",
             "dtype": data.dtype.str,

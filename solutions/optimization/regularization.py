@@ -41,8 +41,8 @@ def dropout(x, p, training=True, rng=None):
     None means a fresh ``numpy.random.default_rng()``.
     """
     # BEGIN SOLUTION
-    # HINT: check p first, then the cases that draw no random numbers, then
-    # HINT: keep = rng.random(x.shape) >= p.
+    # HINT: check p first, then the cases that draw no random numbers. Then draw one
+    # HINT: uniform number per element (rng.random) and keep the entries where it is >= p.
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability p must be in [0, 1], got {p}")
     x = np.asarray(x, dtype=float)

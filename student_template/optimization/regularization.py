@@ -32,6 +32,6 @@ def dropout(x, p, training=True, rng=None):
     [0, 1] raises ``ValueError``. ``rng`` is a ``numpy.random.Generator``;
     None means a fresh ``numpy.random.default_rng()``.
     """
-    # Hint: check p first, then the cases that draw no random numbers, then
-    # Hint: keep = rng.random(x.shape) >= p.
+    # Hint: check p first, then the cases that draw no random numbers. Then draw one
+    # Hint: uniform number per element (rng.random) and keep the entries where it is >= p.
     raise NotImplementedError("TODO: implement dropout")
