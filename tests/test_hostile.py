@@ -1,0 +1,256 @@
+"""Hostile submissions, graded through the real run_autograder (as root with the
+sandbox user where the machine allows, and without privileges): grading finishes,
+results.json is the grader's and valid, the attacking unit earns nothing it did
+not earn, every honest unit keeps full marks, output is capped and no process
+survives."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder import config, packaging
+from conftest import ROOT, run_cli
+from corpus import Edit, write_submission
+
+SANDBOX_USER = "autograder-student"
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "gradescope"
+ALL = ("losses", "optimizers", "schedules", "regularization", "training", "layers")
+L, O, S, R, T, Y = (f"{m}.py" for m in ALL)
+LOSSES = "import numpy as np\n"
+
+
+def at_top(file, code):
+    return Edit(file, "import numpy as np\n", f"import numpy as np\n{code}\n")
+
+
+HOSTILE = {
+    # name: (edits, contract names or modules that may lose points, root only)
+    "exit_at_import": ((at_top(L, "import sys\nsys.exit(0)"),), {"losses"}, False),
+    "os_exit_mid_call": ((Edit(L, "    z = np.asarray(z, dtype=float)\n    # sigmoid",
+                               "    import os\n    os._exit(3)\n    # sigmoid"),),
+                         {"losses.sigmoid"}, False),
+    "loop_ignoring_signals": ((Edit(L, "    diff = np.asarray(y_hat, dtype=float) - np.asarray(y, dtype=float)\n    return float(np.mean(diff**2))",
+                                    "    import signal\n    for s in (signal.SIGTERM, signal.SIGALRM, signal.SIGINT):\n"
+                                    "        signal.signal(s, signal.SIG_IGN)\n    while True:\n        pass"),),
+                              {"losses.mse_loss"}, False),
+    "memory_bomb": ((Edit(L, "    diff = np.asarray(y_hat, dtype=float) - np.asarray(y, dtype=float)\n    return float(np.mean(np.abs(diff)))",
+                          "    hoard = []\n    while True:\n        hoard.append(bytearray(50 * 2**20))"),),
+                    {"losses.l1_loss"}, False),
+    "sleep_at_import": ((Edit(S, "import math\n", "import math\nimport time\n\ntime.sleep(3600)\n"),),
+                        {"schedules"}, False),
+    "patched_comparisons": ((at_top(L, "import math\nnp.allclose = lambda *a, **k: True\n"
+                                       "np.array_equal = lambda *a, **k: True\n"
+                                       "np.isclose = lambda *a, **k: True\n"
+                                       "math.isclose = lambda *a, **k: True\n"
+                                       "np.testing.assert_allclose = lambda *a, **k: None"),
+                             Edit(L, "return float(np.mean(diff**2))", "return float(np.sum(diff**2))"),
+                             Edit(O, "        v_hat = self.v / (1.0 - self.beta2**self.t)\n        return np.asarray(w, dtype=float) - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)",
+                                  "        v_hat = self.v / (1.0 - self.beta2**self.t)\n        w -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)\n        return w")),
+                            {"losses.mse_loss", "optimizers.Adam"}, False),
+    "lying_eq": ((Edit(L, "    diff = np.asarray(y_hat, dtype=float) - np.asarray(y, dtype=float)\n    return float(np.mean(np.abs(diff)))",
+                       "    class Liar(float):\n        def __eq__(self, other):\n            return True\n"
+                       "        __ne__ = lambda self, other: False\n"
+                       "    class Box:\n        __eq__ = lambda self, other: True\n"
+                       "        __array__ = lambda self, *a, **k: 1 / 0\n    return Box()"),),
+                 {"losses.l1_loss"}, False),
+    "reads_reference_and_hidden_tests": (
+        (Edit(Y, "def residual_backward(dout, x, W, b):",
+              "def residual_backward(dout, x, W, b):\n    import glob, os\n"
+              "    home = os.environ.get('PYTHONPATH', '/autograder/source')\n"
+              "    print(glob.glob(home + '/assignments/*/tests/hidden/*'))\n"
+              "    namespace = {}\n"
+              "    exec(open(home + '/solutions/optimization/layers.py').read(), namespace)\n"
+              "    return namespace['residual_backward'](dout, x, W, b)\n\n\ndef _unused(dout, x, W, b):"),),
+        {"layers.residual_backward"}, True),
+    "overwrites_results": ((at_top(O, "import glob, json, os\n"
+                                      "for _p in ['/autograder/results/results.json'] + glob.glob(os.environ.get('PYTHONPATH', '') + '/../results/results.json'):\n"
+                                      "    try:\n        open(_p, 'w').write(json.dumps({'score': 100, 'tests': []}))\n"
+                                      "    except OSError as e:\n        print('could not overwrite', _p, e)"),
+                            Edit(O, "def __init__(self, lr=0.001, beta1=0.9", "def __init__(self, lr=0.01, beta1=0.9")),
+                           {"optimizers.Adam"}, False),
+    "ten_megabytes_of_prints": ((Edit(R, "    return 2.0 * lam * np.asarray(w, dtype=float)",
+                                      "    print('x' * 10_000_000)\n    return 2.0 * lam * np.asarray(w, dtype=float)"),),
+                                set(), False),
+    "detached_children": ((Edit(S, "    return lr0 * drop ** (t // every)",
+                                "    import os, subprocess\n"
+                                "    subprocess.Popen(['sleep', '987654'], start_new_session=True)\n"
+                                "    if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n"
+                                "            os.execvp('sleep', ['sleep', '987655'])\n        os._exit(0)\n"
+                                "    return lr0 * drop ** (t // every)"),), set(), False),
+    "syntax_error": ((Edit(T, "def steps_per_epoch(n_samples, batch_size):",
+                           "def oops(:\n    pass\n\n\ndef steps_per_epoch(n_samples, batch_size):"),),
+                     {"training"}, False),
+    "nan_everywhere": ((Edit(L, "def l1_loss(y_hat, y):", "def _nan(f):\n    def g(*a, **k):\n"
+                             "        return np.asarray(f(*a, **k)) * np.nan\n    return g\n\n\n"
+                             "def l1_loss(y_hat, y):"),
+                        Edit(L, '    """Gradient of ``softmax_cross_entropy`` w.r.t. the logits z: ``(softmax(z) - y) / N``."""',
+                             '    """Gradient."""'),), {"losses"}, False),
+}
+for _name in ("l1_loss", "mse_loss", "sigmoid", "softmax", "cross_entropy", "softmax_cross_entropy_grad"):
+    HOSTILE["nan_everywhere"] = (HOSTILE["nan_everywhere"][0] + (), {"losses"}, False)
+
+
+def build(name, dest):
+    edits, _, _ = HOSTILE[name]
+    write_submission(dest, edits)
+    if name == "nan_everywhere":
+        path = dest / L
+        path.write_text(path.read_text() + "\n" + "\n".join(
+            f"{n} = _nan({n})" for n in ("l1_loss", "mse_loss", "sigmoid", "softmax",
+                                           "cross_entropy", "binary_cross_entropy")) + "\n")
+    return dest
+
+
+def special(name, dest):
+    """Submissions that are not edits of the reference."""
+    write_submission(dest)
+    if name == "binary_garbage":
+        (dest / R).write_bytes(bytes(range(256)) * 40)
+        return {"regularization"}
+    (dest / Y).unlink()  # missing_file
+    return {"layers"}
+
+
+def may_lose(target, attacked):
+    return target in attacked or target.split(".")[0] in attacked
+
+
+def check_result(result_path, attacked, elapsed):
+    assert elapsed < 600, f"grading took {elapsed:.0f} s"
+    assert result_path.stat().st_size < 1_000_000
+    result = json.loads(result_path.read_text())
+    assert result["extra_data"]["assignment"] == "optimization"  # written by the grader
+    tests = [t for t in result["tests"] if t["max_score"] > 0]
+    assert len(tests) > 100
+    honest = [t for t in tests if not may_lose(t["tags"][0], attacked)]
+    unearned = [t["name"] for t in honest if t["score"] < t["max_score"]]
+    assert not unearned, [(t["name"], t["output"][:300]) for t in honest if t["score"] < t["max_score"]]
+    for target in attacked:
+        lost = [t for t in tests if may_lose(t["tags"][0], {target}) and t["score"] < t["max_score"]]
+        assert lost, f"{target} attacked the grader and lost nothing"
+    return result
+
+
+def leftover_processes(user=None):
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            owner = os.stat(f"/proc/{entry}").st_uid
+        except OSError:
+            continue
+        if "98765" in cmdline or "autograder.worker" in cmdline:
+            found.append(cmdline)
+        elif user is not None and owner == user:
+            found.append(cmdline)
+    return found
+
+
+CASES = sorted(HOSTILE) + ["binary_garbage", "missing_file"]
+
+
+# -- through the real run_autograder, as root with the sandbox user --------------------
+def can_run_as_root():
+    return os.geteuid() == 0 and shutil.which("useradd", path="/usr/sbin:/sbin:/usr/bin") \
+        and Path("/usr/bin/python3").exists()
+
+
+@pytest.fixture(scope="module")
+def gradescope_root():
+    """A fake /autograder, built by unzipping the release and running the real setup.sh."""
+    if not can_run_as_root():
+        pytest.skip("needs root and useradd to create the sandbox user")
+    root = Path(tempfile.mkdtemp(prefix="fake-autograder-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    zip_path = packaging.build_release(config.load("optimization"), root / "dist")[1]
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(root / "source")
+    for script in ("setup.sh", "run_autograder"):
+        os.chmod(root / "source" / script, 0o755)
+    env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "AUTOGRADER_ROOT": str(root)}
+    done = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def run_autograder(root, submission_builder, as_user=None):
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    shutil.rmtree(root / "results", ignore_errors=True)
+    submission_builder(root / "submission")
+    shutil.copy(FIXTURES / "on_time.json", root / "submission_metadata.json")
+    env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "AUTOGRADER_ROOT": str(root)}
+    start = time.monotonic()
+    subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, timeout=900,
+                   capture_output=True, user=as_user, check=False)
+    return root / "results" / "results.json", time.monotonic() - start
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_hostile_submission_as_root(gradescope_root, name):
+    attacked = set()
+
+    def builder(dest):
+        attacked.update(HOSTILE[name][1] if name in HOSTILE else special(name, dest))
+        if name in HOSTILE:
+            build(name, dest)
+
+    results_path, elapsed = run_autograder(gradescope_root, builder)
+    result = check_result(results_path, attacked, elapsed)
+    uid = int(subprocess.run(["id", "-u", SANDBOX_USER], capture_output=True, text=True).stdout)
+    assert leftover_processes(uid) == []
+    if name == "reads_reference_and_hidden_tests":
+        outputs = "\n".join(t["output"] for t in result["tests"])
+        assert "Permission denied" in outputs
+    if name == "overwrites_results":
+        outputs = "\n".join(t["output"] for t in result["tests"])
+        assert "could not overwrite" in outputs or result["tests"]
+
+
+def test_run_autograder_without_root_privileges(gradescope_root, tmp_path):
+    """The same zip as an unprivileged user: no user switch, still graded."""
+    root = Path(tempfile.mkdtemp(prefix="fake-autograder-nonroot-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    shutil.copytree(gradescope_root / "source", root / "source", symlinks=True)
+    (root / "venv").symlink_to(gradescope_root / "venv")
+    subprocess.run(["chown", "-R", "nobody", str(root)], check=True)
+    (root / "results").mkdir()
+
+    def builder(dest):
+        build("detached_children", dest)
+        subprocess.run(["chown", "-R", "nobody", str(root)], check=True)
+
+    results_path, elapsed = run_autograder(root, builder, as_user="nobody")
+    result = check_result(results_path, set(), elapsed)
+    assert result["score"] == 100
+    assert leftover_processes() == []
+    shutil.rmtree(root, ignore_errors=True)
+
+
+# -- through `autograder grade` without a sandbox user (a laptop, CI) --------------------
+@pytest.mark.parametrize("name", ["exit_at_import", "loop_ignoring_signals", "detached_children",
+                                  "overwrites_results", "patched_comparisons"])
+def test_hostile_submission_without_sandbox_user(tmp_path, name):
+    submission = build(name, tmp_path / "submission")
+    start = time.monotonic()
+    run_cli("grade", "optimization", str(submission), "--out", str(tmp_path / "results.json"),
+            "--quiet", timeout=900)
+    check_result(tmp_path / "results.json", HOSTILE[name][1], time.monotonic() - start)
+    assert leftover_processes() == []
+
+
+def test_fallback_results_when_grading_is_impossible(tmp_path):
+    out = tmp_path / "results.json"
+    run_cli("fallback", "--out", str(out), "--reason", "unknown assignment 'x'")
+    result = json.loads(out.read_text())
+    assert result["score"] == 0 and "unknown assignment" in result["output"]
