@@ -371,26 +371,28 @@ def _become_subreaper() -> None:
 
 
 def _kill_strays(user: str | None) -> None:
-    """Kill processes the worker left behind: our re-parented children, and (as root)
-    everything the sandbox user owns."""
+    """Kill processes the worker left behind (our re-parented children, and, as root,
+    everything the sandbox user owns), and reap the ones that were our children."""
     uid = pwd.getpwnam(user).pw_uid if user else None
-    for _ in range(50):
-        strays = [pid for pid, ppid, owner in _processes()
-                  if ppid == os.getpid() or (uid is not None and owner == uid)]
-        strays = [pid for pid in strays if pid != os.getpid()]
-        if not strays:
-            return
-        for pid in strays:
+    me = os.getpid()
+    for _ in range(100):
+        ours = [(pid, ppid, state) for pid, ppid, owner, state in _processes()
+                if pid != me and (ppid == me or (uid is not None and owner == uid))]
+        alive = [pid for pid, _, state in ours if state != "Z"]
+        for pid in alive:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-        for pid in strays:
+        zombies = [pid for pid, ppid, state in ours if ppid == me and state == "Z"]
+        for pid in zombies:
             with contextlib.suppress(ChildProcessError, OSError):
                 os.waitpid(pid, os.WNOHANG)
+        if not alive and not zombies:
+            return
         time.sleep(0.02)
 
 
-def _processes() -> list[tuple[int, int, int]]:
-    """(pid, parent pid, owner uid) of every process we can see."""
+def _processes() -> list[tuple[int, int, int, str]]:
+    """(pid, parent pid, owner uid, state) of every process we can see."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -402,6 +404,6 @@ def _processes() -> list[tuple[int, int, int]]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[-1].split()
-        if fields and fields[0] != "Z":
-            found.append((int(entry), int(fields[1]), owner))
+        if len(fields) > 1:
+            found.append((int(entry), int(fields[1]), owner, fields[0]))
     return found

@@ -31,20 +31,20 @@ def at_top(file, code):
 
 
 HOSTILE = {
-    # name: (edits, contract names or modules that may lose points, root only)
-    "exit_at_import": ((at_top(L, "import sys\nsys.exit(0)"),), {"losses"}, False),
+    # name: (edits, the contract names or modules that may lose points, whether they must)
+    "exit_at_import": ((at_top(L, "import sys\nsys.exit(0)"),), {"losses"}, True),
     "os_exit_mid_call": ((Edit(L, "    z = np.asarray(z, dtype=float)\n    # sigmoid",
                                "    import os\n    os._exit(3)\n    # sigmoid"),),
-                         {"losses.sigmoid"}, False),
+                         {"losses.sigmoid"}, True),
     "loop_ignoring_signals": ((Edit(L, "    diff = np.asarray(y_hat, dtype=float) - np.asarray(y, dtype=float)\n    return float(np.mean(diff**2))",
                                     "    import signal\n    for s in (signal.SIGTERM, signal.SIGALRM, signal.SIGINT):\n"
                                     "        signal.signal(s, signal.SIG_IGN)\n    while True:\n        pass"),),
-                              {"losses.mse_loss"}, False),
+                              {"losses.mse_loss"}, True),
     "memory_bomb": ((Edit(L, "    diff = np.asarray(y_hat, dtype=float) - np.asarray(y, dtype=float)\n    return float(np.mean(np.abs(diff)))",
                           "    hoard = []\n    while True:\n        hoard.append(bytearray(50 * 2**20))"),),
-                    {"losses.l1_loss"}, False),
+                    {"losses.l1_loss"}, True),
     "sleep_at_import": ((Edit(S, "import math\n", "import math\nimport time\n\ntime.sleep(3600)\n"),),
-                        {"schedules"}, False),
+                        {"schedules"}, True),
     "patched_comparisons": ((at_top(L, "import math\nnp.allclose = lambda *a, **k: True\n"
                                        "np.array_equal = lambda *a, **k: True\n"
                                        "np.isclose = lambda *a, **k: True\n"
@@ -53,13 +53,13 @@ HOSTILE = {
                              Edit(L, "return float(np.mean(diff**2))", "return float(np.sum(diff**2))"),
                              Edit(O, "        v_hat = self.v / (1.0 - self.beta2**self.t)\n        return np.asarray(w, dtype=float) - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)",
                                   "        v_hat = self.v / (1.0 - self.beta2**self.t)\n        w -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)\n        return w")),
-                            {"losses.mse_loss", "optimizers.Adam"}, False),
+                            {"losses.mse_loss", "optimizers.Adam"}, True),
     "lying_eq": ((Edit(L, "    diff = np.asarray(y_hat, dtype=float) - np.asarray(y, dtype=float)\n    return float(np.mean(np.abs(diff)))",
                        "    class Liar(float):\n        def __eq__(self, other):\n            return True\n"
                        "        __ne__ = lambda self, other: False\n"
                        "    class Box:\n        __eq__ = lambda self, other: True\n"
                        "        __array__ = lambda self, *a, **k: 1 / 0\n    return Box()"),),
-                 {"losses.l1_loss"}, False),
+                 {"losses.l1_loss"}, True),
     "reads_reference_and_hidden_tests": (
         (Edit(Y, "def residual_backward(dout, x, W, b):",
               "def residual_backward(dout, x, W, b):\n    import glob, os\n"
@@ -74,27 +74,26 @@ HOSTILE = {
                                       "    try:\n        open(_p, 'w').write(json.dumps({'score': 100, 'tests': []}))\n"
                                       "    except OSError as e:\n        print('could not overwrite', _p, e)"),
                             Edit(O, "def __init__(self, lr=0.001, beta1=0.9", "def __init__(self, lr=0.01, beta1=0.9")),
-                           {"optimizers.Adam"}, False),
+                           {"optimizers.Adam"}, True),
     "ten_megabytes_of_prints": ((Edit(R, "    return 2.0 * lam * np.asarray(w, dtype=float)",
                                       "    print('x' * 10_000_000)\n    return 2.0 * lam * np.asarray(w, dtype=float)"),),
-                                set(), False),
+                                {"regularization.l2_penalty_grad"}, False),
     "detached_children": ((Edit(S, "    return lr0 * drop ** (t // every)",
                                 "    import os, subprocess\n"
                                 "    subprocess.Popen(['sleep', '987654'], start_new_session=True)\n"
                                 "    if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n"
                                 "            os.execvp('sleep', ['sleep', '987655'])\n        os._exit(0)\n"
-                                "    return lr0 * drop ** (t // every)"),), set(), False),
+                                "    return lr0 * drop ** (t // every)"),),
+                          {"schedules.step_decay"}, False),
     "syntax_error": ((Edit(T, "def steps_per_epoch(n_samples, batch_size):",
                            "def oops(:\n    pass\n\n\ndef steps_per_epoch(n_samples, batch_size):"),),
-                     {"training"}, False),
+                     {"training"}, True),
     "nan_everywhere": ((Edit(L, "def l1_loss(y_hat, y):", "def _nan(f):\n    def g(*a, **k):\n"
                              "        return np.asarray(f(*a, **k)) * np.nan\n    return g\n\n\n"
                              "def l1_loss(y_hat, y):"),
                         Edit(L, '    """Gradient of ``softmax_cross_entropy`` w.r.t. the logits z: ``(softmax(z) - y) / N``."""',
-                             '    """Gradient."""'),), {"losses"}, False),
+                             '    """Gradient."""'),), {"losses"}, True),
 }
-for _name in ("l1_loss", "mse_loss", "sigmoid", "softmax", "cross_entropy", "softmax_cross_entropy_grad"):
-    HOSTILE["nan_everywhere"] = (HOSTILE["nan_everywhere"][0] + (), {"losses"}, False)
 
 
 def build(name, dest):
@@ -122,7 +121,7 @@ def may_lose(target, attacked):
     return target in attacked or target.split(".")[0] in attacked
 
 
-def check_result(result_path, attacked, elapsed):
+def check_result(result_path, attacked, elapsed, must_lose=True):
     assert elapsed < 600, f"grading took {elapsed:.0f} s"
     assert result_path.stat().st_size < 1_000_000
     result = json.loads(result_path.read_text())
@@ -132,7 +131,7 @@ def check_result(result_path, attacked, elapsed):
     honest = [t for t in tests if not may_lose(t["tags"][0], attacked)]
     unearned = [t["name"] for t in honest if t["score"] < t["max_score"]]
     assert not unearned, [(t["name"], t["output"][:300]) for t in honest if t["score"] < t["max_score"]]
-    for target in attacked:
+    for target in attacked if must_lose else ():
         lost = [t for t in tests if may_lose(t["tags"][0], {target}) and t["score"] < t["max_score"]]
         assert lost, f"{target} attacked the grader and lost nothing"
     return result
@@ -146,7 +145,10 @@ def leftover_processes(user=None):
         try:
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             owner = os.stat(f"/proc/{entry}").st_uid
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
+            continue
+        if state == "Z":  # already dead, waiting for a parent outside the grader to reap it
             continue
         if "98765" in cmdline or "autograder.worker" in cmdline:
             found.append(cmdline)
@@ -206,7 +208,7 @@ def test_hostile_submission_as_root(gradescope_root, name):
             build(name, dest)
 
     results_path, elapsed = run_autograder(gradescope_root, builder)
-    result = check_result(results_path, attacked, elapsed)
+    result = check_result(results_path, attacked, elapsed, HOSTILE.get(name, (0, 0, True))[2])
     uid = int(subprocess.run(["id", "-u", SANDBOX_USER], capture_output=True, text=True).stdout)
     assert leftover_processes(uid) == []
     if name == "reads_reference_and_hidden_tests":
@@ -231,7 +233,7 @@ def test_run_autograder_without_root_privileges(gradescope_root, tmp_path):
         subprocess.run(["chown", "-R", "nobody", str(root)], check=True)
 
     results_path, elapsed = run_autograder(root, builder, as_user="nobody")
-    result = check_result(results_path, set(), elapsed)
+    result = check_result(results_path, set(), elapsed, must_lose=False)
     assert result["score"] == 100
     assert leftover_processes() == []
     shutil.rmtree(root, ignore_errors=True)
@@ -245,7 +247,8 @@ def test_hostile_submission_without_sandbox_user(tmp_path, name):
     start = time.monotonic()
     run_cli("grade", "optimization", str(submission), "--out", str(tmp_path / "results.json"),
             "--quiet", timeout=900)
-    check_result(tmp_path / "results.json", HOSTILE[name][1], time.monotonic() - start)
+    check_result(tmp_path / "results.json", HOSTILE[name][1], time.monotonic() - start,
+                 HOSTILE[name][2])
     assert leftover_processes() == []
 
 
