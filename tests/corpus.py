@@ -30,7 +30,7 @@ def bug(name: str, target: str, file: str, old: str, new: str) -> Mutant:
     return Mutant(name, target, (Edit(file, old, new),))
 
 
-L, O, S, R, T, Y = ("losses.py", "optimizers.py", "schedules.py", "regularization.py",
+L, OPT, S, R, T, Y = ("losses.py", "optimizers.py", "schedules.py", "regularization.py",
                     "training.py", "layers.py")
 
 MUTANTS = [
@@ -71,39 +71,39 @@ MUTANTS = [
         "return (softmax(z) - np.asarray(y, dtype=float)) / n_rows",
         "return (softmax(z) - np.asarray(y, dtype=float)) / z.size"),
     # optimizers.py
-    bug("gd_ascent", "optimizers.gd_step", O,
+    bug("gd_ascent", "optimizers.gd_step", OPT,
         "return np.asarray(w, dtype=float) - lr * np.asarray(grad, dtype=float)",
         "return np.asarray(w, dtype=float) + lr * np.asarray(grad, dtype=float)"),
     Mutant("gd_lr_frozen", "optimizers.GradientDescent", (
-        Edit(O, "        self.lr = lr\n        # END SOLUTION\n\n    def step(self, w, grad):\n        \"\"\"Return the updated parameters.\"\"\"\n        # BEGIN SOLUTION\n        # HINT: read self.lr here, at every step.\n        return gd_step(w, grad, self.lr)",
+        Edit(OPT, "        self.lr = lr\n        # END SOLUTION\n\n    def step(self, w, grad):\n        \"\"\"Return the updated parameters.\"\"\"\n        # BEGIN SOLUTION\n        # HINT: read self.lr here, at every step.\n        return gd_step(w, grad, self.lr)",
              "        self.lr = lr\n        self._lr0 = lr\n        # END SOLUTION\n\n    def step(self, w, grad):\n        \"\"\"Return the updated parameters.\"\"\"\n        # BEGIN SOLUTION\n        return gd_step(w, grad, self._lr0)"),)),
-    bug("momentum_dampened", "optimizers.Momentum", O, "self.v = self.momentum * self.v + g",
+    bug("momentum_dampened", "optimizers.Momentum", OPT, "self.v = self.momentum * self.v + g",
         "self.v = self.momentum * self.v + (1 - self.momentum) * g"),
-    bug("momentum_shared_state", "optimizers.Momentum", O,
+    bug("momentum_shared_state", "optimizers.Momentum", OPT,
         "        if self.v is None:\n            self.v = np.zeros_like(g)\n        self.v = self.momentum * self.v + g\n        return np.asarray(w, dtype=float) - self.lr * self.v",
         "        if Momentum.v is None:\n            Momentum.v = np.zeros_like(g)\n        Momentum.v = self.momentum * Momentum.v + g\n        return np.asarray(w, dtype=float) - self.lr * Momentum.v"),
-    bug("adagrad_eps_inside", "optimizers.AdaGrad", O,
+    bug("adagrad_eps_inside", "optimizers.AdaGrad", OPT,
         "self.lr * g / (np.sqrt(self.G) + self.eps)", "self.lr * g / np.sqrt(self.G + self.eps)"),
-    bug("rmsprop_sum", "optimizers.RMSProp", O,
+    bug("rmsprop_sum", "optimizers.RMSProp", OPT,
         "self.s = self.decay * self.s + (1.0 - self.decay) * g**2", "self.s = self.s + g**2"),
-    bug("rmsprop_eps_inside", "optimizers.RMSProp", O,
+    bug("rmsprop_eps_inside", "optimizers.RMSProp", OPT,
         "self.lr * g / (np.sqrt(self.s) + self.eps)", "self.lr * g / np.sqrt(self.s + self.eps)"),
-    bug("adam_no_bias_correction", "optimizers.Adam", O,
+    bug("adam_no_bias_correction", "optimizers.Adam", OPT,
         "m_hat = self.m / (1.0 - self.beta1**self.t)\n        v_hat = self.v / (1.0 - self.beta2**self.t)",
         "m_hat = self.m\n        v_hat = self.v"),
-    bug("adam_default_lr", "optimizers.Adam", O,
+    bug("adam_default_lr", "optimizers.Adam", OPT,
         "def __init__(self, lr=0.001, beta1=0.9", "def __init__(self, lr=0.01, beta1=0.9"),
-    bug("adam_in_place", "optimizers.Adam", O,
+    bug("adam_in_place", "optimizers.Adam", OPT,
         "        v_hat = self.v / (1.0 - self.beta2**self.t)\n        return np.asarray(w, dtype=float) - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)",
         "        v_hat = self.v / (1.0 - self.beta2**self.t)\n        w -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)\n        return w"),
-    bug("minimize_check_after", "optimizers.minimize", O,
+    bug("minimize_check_after", "optimizers.minimize", OPT,
         "        g = np.asarray(grad_fn(w), dtype=float)\n        if np.linalg.norm(g.ravel()) <= tol:\n            break\n        w = optimizer.step(w, g)\n        n_steps += 1",
         "        w = optimizer.step(w, np.asarray(grad_fn(w), dtype=float))\n        n_steps += 1\n        if np.linalg.norm(np.asarray(grad_fn(w)).ravel()) <= tol:\n            break"),
     Mutant("minimize_mutates_w0", "optimizers.minimize", (
-        Edit(O, "w = np.array(w0, dtype=float)  # a copy: w0 stays untouched", "w = w0"),
-        Edit(O, "        w = optimizer.step(w, g)\n        n_steps += 1",
+        Edit(OPT, "w = np.array(w0, dtype=float)  # a copy: w0 stays untouched", "w = w0"),
+        Edit(OPT, "        w = optimizer.step(w, g)\n        n_steps += 1",
              "        w[...] = optimizer.step(w, g)\n        n_steps += 1"),)),
-    bug("minimize_off_by_one", "optimizers.minimize", O,
+    bug("minimize_off_by_one", "optimizers.minimize", OPT,
         "while n_steps < max_steps:", "while n_steps <= max_steps:"),
     # schedules.py
     bug("step_decay_float", "schedules.step_decay", S, "return lr0 * drop ** (t // every)",
@@ -186,7 +186,7 @@ VARIANTS = {
     ),
     # Optimizer state created in __init__ from a dict, Adam with explicit powers.
     "optimizers_eager_state": (
-        Edit(O, "        self.m = self.beta1 * self.m + (1.0 - self.beta1) * g\n"
+        Edit(OPT, "        self.m = self.beta1 * self.m + (1.0 - self.beta1) * g\n"
                 "        self.v = self.beta2 * self.v + (1.0 - self.beta2) * g**2\n"
                 "        m_hat = self.m / (1.0 - self.beta1**self.t)\n"
                 "        v_hat = self.v / (1.0 - self.beta2**self.t)",
@@ -194,9 +194,9 @@ VARIANTS = {
              "        self.v = self.beta2 * self.v + (1.0 - self.beta2) * np.square(g)\n"
              "        m_hat = self.m / (1.0 - pow(self.beta1, self.t))\n"
              "        v_hat = self.v / (1.0 - pow(self.beta2, self.t))"),
-        Edit(O, "self.v = self.momentum * self.v + g\n        return np.asarray(w, dtype=float) - self.lr * self.v",
+        Edit(OPT, "self.v = self.momentum * self.v + g\n        return np.asarray(w, dtype=float) - self.lr * self.v",
              "self.v *= self.momentum\n        self.v += g\n        return np.array(w, dtype=float) - self.lr * self.v"),
-        Edit(O, "    w = np.array(w0, dtype=float)  # a copy: w0 stays untouched\n    n_steps = 0\n"
+        Edit(OPT, "    w = np.array(w0, dtype=float)  # a copy: w0 stays untouched\n    n_steps = 0\n"
                 "    while n_steps < max_steps:\n        g = np.asarray(grad_fn(w), dtype=float)\n"
                 "        if np.linalg.norm(g.ravel()) <= tol:\n            break\n"
                 "        w = optimizer.step(w, g)\n        n_steps += 1\n    return w, n_steps",
@@ -247,7 +247,7 @@ VARIANTS = {
     "chatty": (
         Edit(L, "    diff = np.asarray(y_hat, dtype=float) - np.asarray(y, dtype=float)\n    return float(np.mean(np.abs(diff)))",
              "    diff = np.asarray(y_hat, dtype=float) - np.asarray(y, dtype=float)\n    print('l1 debug', diff)\n    return float(np.mean(np.abs(diff)))"),
-        Edit(O, "        g = np.asarray(grad, dtype=float)\n        if self.m is None:",
+        Edit(OPT, "        g = np.asarray(grad, dtype=float)\n        if self.m is None:",
              "        g = np.asarray(grad, dtype=float)\n        print('adam step', self.t, g)\n        if self.m is None:"),
         Edit(T, "        train_losses.append(full_loss(X_train, y_train))",
              "        print('epoch', epoch)\n        train_losses.append(full_loss(X_train, y_train))"),

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from autograder import config
+
 from conftest import ROOT, run_cli
 
 GOOD = yaml.safe_load((ROOT / "assignments/optimization/assignment.yaml").read_text())

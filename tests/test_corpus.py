@@ -5,12 +5,11 @@ scores 100, and grading is deterministic."""
 import csv
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
-from corpus import MUTANTS, VARIANTS, write_submission
 from conftest import ROOT, run_cli
+from corpus import MUTANTS, VARIANTS, write_submission
 
 
 @pytest.fixture(scope="session")

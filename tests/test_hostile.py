@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 
 from autograder import config, packaging
+
 from conftest import ROOT, run_cli
 from corpus import Edit, write_submission
 
 SANDBOX_USER = "autograder-student"
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "gradescope"
 ALL = ("losses", "optimizers", "schedules", "regularization", "training", "layers")
-L, O, S, R, T, Y = (f"{m}.py" for m in ALL)
+L, OPT, S, R, T, Y = (f"{m}.py" for m in ALL)
 LOSSES = "import numpy as np\n"
 
 
@@ -51,7 +52,7 @@ HOSTILE = {
                                        "math.isclose = lambda *a, **k: True\n"
                                        "np.testing.assert_allclose = lambda *a, **k: None"),
                              Edit(L, "return float(np.mean(diff**2))", "return float(np.sum(diff**2))"),
-                             Edit(O, "        v_hat = self.v / (1.0 - self.beta2**self.t)\n        return np.asarray(w, dtype=float) - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)",
+                             Edit(OPT, "        v_hat = self.v / (1.0 - self.beta2**self.t)\n        return np.asarray(w, dtype=float) - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)",
                                   "        v_hat = self.v / (1.0 - self.beta2**self.t)\n        w -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)\n        return w")),
                             {"losses.mse_loss", "optimizers.Adam"}, True),
     "lying_eq": ((Edit(L, "    diff = np.asarray(y_hat, dtype=float) - np.asarray(y, dtype=float)\n    return float(np.mean(np.abs(diff)))",
@@ -69,11 +70,11 @@ HOSTILE = {
               "    exec(open(home + '/solutions/optimization/layers.py').read(), namespace)\n"
               "    return namespace['residual_backward'](dout, x, W, b)\n\n\ndef _unused(dout, x, W, b):"),),
         {"layers.residual_backward"}, True),
-    "overwrites_results": ((at_top(O, "import glob, json, os\n"
+    "overwrites_results": ((at_top(OPT, "import glob, json, os\n"
                                       "for _p in ['/autograder/results/results.json'] + glob.glob(os.environ.get('PYTHONPATH', '') + '/../results/results.json'):\n"
                                       "    try:\n        open(_p, 'w').write(json.dumps({'score': 100, 'tests': []}))\n"
                                       "    except OSError as e:\n        print('could not overwrite', _p, e)"),
-                            Edit(O, "def __init__(self, lr=0.001, beta1=0.9", "def __init__(self, lr=0.01, beta1=0.9")),
+                            Edit(OPT, "def __init__(self, lr=0.001, beta1=0.9", "def __init__(self, lr=0.01, beta1=0.9")),
                            {"optimizers.Adam"}, True),
     "ten_megabytes_of_prints": ((Edit(R, "    return 2.0 * lam * np.asarray(w, dtype=float)",
                                       "    print('x' * 10_000_000)\n    return 2.0 * lam * np.asarray(w, dtype=float)"),),
@@ -150,9 +151,7 @@ def leftover_processes(user=None):
             continue
         if state == "Z":  # already dead, waiting for a parent outside the grader to reap it
             continue
-        if "98765" in cmdline or "autograder.worker" in cmdline:
-            found.append(cmdline)
-        elif user is not None and owner == user:
+        if "98765" in cmdline or "autograder.worker" in cmdline or user is not None and owner == user:
             found.append(cmdline)
     return found
 

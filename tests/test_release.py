@@ -9,6 +9,7 @@ import zipfile
 import pytest
 
 from autograder import config, packaging
+
 from conftest import ROOT
 
 

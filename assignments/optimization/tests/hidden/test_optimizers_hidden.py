@@ -22,8 +22,9 @@ HYPER = {
 }
 
 
-def trajectories(n_steps=st.integers(1, 6)):
+def trajectories(min_steps=1, max_steps=6):
     """A parameter array and a sequence of gradients of its shape."""
+    n_steps = st.integers(min_steps, max_steps)
     return S.shapes(max_side=4).flatmap(lambda shape: st.tuples(
         S.arrays(shape), n_steps.flatmap(lambda n: st.lists(S.arrays(shape), min_size=n,
                                                                max_size=n))))
@@ -70,7 +71,7 @@ def test_trajectory_matches_reference(sub, ref, name, data):
 @pytest.mark.parametrize("name", [pytest.param(n, marks=grades(f"optimizers.{n}"), id=n)
                                   for n in CLASSES])
 @settings(max_examples=10)
-@given(trajectories(st.integers(2, 5)))
+@given(trajectories(2, 5))
 def test_defaults_match_the_contract(sub, ref, name, case):
     """the constructor's default hyper-parameters are the contract's"""
     w, grads = case
@@ -80,7 +81,7 @@ def test_defaults_match_the_contract(sub, ref, name, case):
 @pytest.mark.parametrize("name", [pytest.param(n, marks=grades(f"optimizers.{n}"), id=n)
                                   for n in CLASSES])
 @settings(max_examples=10)
-@given(trajectories(st.integers(3, 6)), S.floats(1e-3, 1))
+@given(trajectories(3, 6), S.floats(1e-3, 1))
 def test_reads_lr_at_every_step(sub, ref, name, case, new_lr):
     """a learning rate changed between steps (by a schedule) is used at the next step"""
     w, grads = case
@@ -98,7 +99,7 @@ def test_reads_lr_at_every_step(sub, ref, name, case, new_lr):
 @pytest.mark.parametrize("name", [pytest.param(n, marks=grades(f"optimizers.{n}"), id=n)
                                   for n in CLASSES])
 @settings(max_examples=10)
-@given(trajectories(st.integers(2, 4)), trajectories(st.integers(2, 4)))
+@given(trajectories(2, 4), trajectories(2, 4))
 def test_instances_keep_their_own_state(sub, ref, name, case_a, case_b):
     """two instances used in turn keep separate state (no class-level state)"""
     (wa, ga), (wb, gb) = case_a, case_b

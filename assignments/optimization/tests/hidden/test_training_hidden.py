@@ -252,7 +252,7 @@ def test_minibatch_steps_and_losses(sub, ref, batch_size, epochs):
     if len(opt.calls) != epochs * per_epoch:
         fail(f"{len(X)} rows in batches of {batch_size} for {epochs} epochs is "
              f"{epochs * per_epoch} optimizer steps; the loop took {len(opt.calls)}")
-    for k, (params, grad, _) in enumerate(opt.calls):
+    for k, (_, grad, _) in enumerate(opt.calls):
         if grad.shape != (X.shape[1] + 1,):
             fail(f"step {k + 1}: the gradient should be the vector [dw, db] of length "
                  f"{X.shape[1] + 1}, got shape {grad.shape}")
