@@ -249,8 +249,35 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.load_profile(HYPOTHESIS_PROFILE)
     running = any(isinstance(p, GradingSession) for p in config.pluginmanager.get_plugins())
     root = Path(str(config.rootpath))
-    if not running and (root / "assignment.yaml").is_file():
-        assignment = load_path(root / "assignment.yaml", root.name)
-        found = locate(root, assignment.files)
-        session = GradingSession(assignment, found.files, found.missing, reference=False)
-        config.pluginmanager.register(session, "autograder-session")
+    if running or not (root / "assignment.yaml").is_file():
+        return
+    assignment = load_path(root / "assignment.yaml", root.name)
+    if assignment.kind == "written":
+        config.pluginmanager.register(WrittenCheck(assignment, root), "autograder-written")
+        return
+    found = locate(root, assignment.files)
+    session = GradingSession(assignment, found.files, found.missing, reference=False)
+    config.pluginmanager.register(session, "autograder-session")
+
+
+class WrittenCheck:
+    """In a student copy of a written assignment: a per-question summary after the tests."""
+
+    def __init__(self, assignment: Assignment, root: Path) -> None:
+        self.assignment = assignment
+        self.root = root
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from autograder import written
+
+        answers, notes = written.read_answers(self.assignment, self.root)
+        low, high = self.assignment.sentences
+        terminalreporter.section("your answers")
+        for note in notes:
+            terminalreporter.write_line(f"note: {note}")
+        for number, question in enumerate(self.assignment.questions, start=1):
+            answer = answers[question.id]
+            state = "answered" if answer.answered else "NOT ANSWERED"
+            fits = "ok" if low <= answer.sentences <= high else f"should be {low}-{high}"
+            terminalreporter.write_line(f"Q{number}: {state:<12} {answer.sentences:3d} sentences "
+                                        f"({fits})")

@@ -27,6 +27,8 @@ if [ "$(id -u)" = 0 ]; then
     fi
     # The toolkit and the venv are readable; the reference and the hidden tests are not.
     chmod -R a+rX "$SRC" "$VENV"
-    chmod -R go-rwx "$SRC/solutions" "$SRC"/assignments/*/tests/hidden
+    for secret in "$SRC/solutions" "$SRC"/assignments/*/tests/hidden; do
+        if [ -e "$secret" ]; then chmod -R go-rwx "$secret"; fi
+    done
 fi
 echo "setup complete"

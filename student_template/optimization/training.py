@@ -3,9 +3,8 @@
 import math
 
 import numpy as np
-
 from losses import binary_cross_entropy, sigmoid
-from regularization import l2_penalty, l2_penalty_grad
+from regularization import l2_penalty_grad
 
 
 def steps_per_epoch(n_samples, batch_size):
