@@ -1,13 +1,20 @@
 """Shared fixtures for the toolkit's own tests."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from autograder import config, packaging
+
 ROOT = Path(__file__).resolve().parent.parent
+PATH = "/usr/bin:/bin:/usr/sbin:/sbin"  # the system python3, as on Gradescope's image
 
 
 def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -22,3 +29,40 @@ def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedPro
 @pytest.fixture(scope="session")
 def jobs() -> int:
     return os.cpu_count() or 1
+
+
+def can_run_as_root() -> bool:
+    """Whether this machine lets the tests create the sandbox user (root, useradd)."""
+    return (os.geteuid() == 0 and shutil.which("useradd", path=PATH) is not None
+            and Path("/usr/bin/python3").exists())
+
+
+def fake_autograder(name: str) -> Path:
+    """A fake /autograder: the release zip unpacked into source/ and the real setup.sh run."""
+    root = Path(tempfile.mkdtemp(prefix="fake-autograder-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    zip_path = packaging.build_release(config.load(name), root / "dist")[1]
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(root / "source")
+    for script in ("setup.sh", "run_autograder"):
+        os.chmod(root / "source" / script, 0o755)
+    done = subprocess.run(["bash", str(root / "source" / "setup.sh")], capture_output=True,
+                          env={"PATH": PATH, "AUTOGRADER_ROOT": str(root)}, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return root
+
+
+def run_autograder(root: Path, build_submission, metadata: Path | None = None,
+                   as_user: str | None = None) -> tuple[Path, float]:
+    """Run the real run_autograder on a fresh submission; (results path, wall seconds)."""
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    shutil.rmtree(root / "results", ignore_errors=True)
+    (root / "submission_metadata.json").unlink(missing_ok=True)
+    build_submission(root / "submission")
+    if metadata is not None:
+        shutil.copy(metadata, root / "submission_metadata.json")
+    start = time.monotonic()
+    subprocess.run(["bash", str(root / "source" / "run_autograder")], timeout=900,
+                   env={"PATH": PATH, "AUTOGRADER_ROOT": str(root)}, capture_output=True,
+                   user=as_user, check=False)
+    return root / "results" / "results.json", time.monotonic() - start

@@ -10,14 +10,11 @@ import shutil
 import subprocess
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from autograder import config, packaging
-
-from conftest import ROOT, run_cli
+from conftest import ROOT, can_run_as_root, fake_autograder, run_autograder, run_cli
 from corpus import Edit, write_submission
 
 SANDBOX_USER = "autograder-student"
@@ -160,41 +157,14 @@ CASES = sorted(HOSTILE) + ["binary_garbage", "missing_file"]
 
 
 # -- through the real run_autograder, as root with the sandbox user --------------------
-def can_run_as_root():
-    return os.geteuid() == 0 and shutil.which("useradd", path="/usr/sbin:/sbin:/usr/bin") \
-        and Path("/usr/bin/python3").exists()
-
-
 @pytest.fixture(scope="module")
 def gradescope_root():
     """A fake /autograder, built by unzipping the release and running the real setup.sh."""
     if not can_run_as_root():
         pytest.skip("needs root and useradd to create the sandbox user")
-    root = Path(tempfile.mkdtemp(prefix="fake-autograder-", dir="/tmp"))
-    os.chmod(root, 0o755)
-    zip_path = packaging.build_release(config.load("optimization"), root / "dist")[1]
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(root / "source")
-    for script in ("setup.sh", "run_autograder"):
-        os.chmod(root / "source" / script, 0o755)
-    env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "AUTOGRADER_ROOT": str(root)}
-    done = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    root = fake_autograder("optimization")
     yield root
     shutil.rmtree(root, ignore_errors=True)
-
-
-def run_autograder(root, submission_builder, as_user=None):
-    shutil.rmtree(root / "submission", ignore_errors=True)
-    shutil.rmtree(root / "results", ignore_errors=True)
-    submission_builder(root / "submission")
-    shutil.copy(FIXTURES / "on_time.json", root / "submission_metadata.json")
-    env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "AUTOGRADER_ROOT": str(root)}
-    start = time.monotonic()
-    subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, timeout=900,
-                   capture_output=True, user=as_user, check=False)
-    return root / "results" / "results.json", time.monotonic() - start
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -206,7 +176,7 @@ def test_hostile_submission_as_root(gradescope_root, name):
         if name in HOSTILE:
             build(name, dest)
 
-    results_path, elapsed = run_autograder(gradescope_root, builder)
+    results_path, elapsed = run_autograder(gradescope_root, builder, FIXTURES / "on_time.json")
     result = check_result(results_path, attacked, elapsed, HOSTILE.get(name, (0, 0, True))[2])
     uid = int(subprocess.run(["id", "-u", SANDBOX_USER], capture_output=True, text=True).stdout)
     assert leftover_processes(uid) == []
@@ -231,7 +201,7 @@ def test_run_autograder_without_root_privileges(gradescope_root, tmp_path):
         build("detached_children", dest)
         subprocess.run(["chown", "-R", "nobody", str(root)], check=True)
 
-    results_path, elapsed = run_autograder(root, builder, as_user="nobody")
+    results_path, elapsed = run_autograder(root, builder, FIXTURES / "on_time.json", as_user="nobody")
     result = check_result(results_path, set(), elapsed, must_lose=False)
     assert result["score"] == 100
     assert leftover_processes() == []

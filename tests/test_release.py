@@ -2,6 +2,8 @@
 copy whose `pytest` runs the public tests against the student's own files."""
 
 import hashlib
+import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -10,7 +12,7 @@ import pytest
 
 from autograder import config, packaging
 
-from conftest import ROOT
+from conftest import ROOT, can_run_as_root, fake_autograder, run_autograder
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +99,36 @@ def test_student_runs_pytest_on_a_finished_copy(dist, tmp_path):
     assert "ok   losses.sigmoid" in done.stdout
     assert "FAIL losses.mse_loss" in done.stdout
     assert "expected" in done.stdout
+
+
+def test_song_contest_student_copy_checks_answers(tmp_path):
+    (student_zip, _) = packaging.build_release(config.load("song_contest"), tmp_path / "dist")
+    with zipfile.ZipFile(student_zip) as archive:
+        archive.extractall(tmp_path)
+        assert not any("solutions" in n for n in archive.namelist())
+    copy = tmp_path / "song_contest"
+    done = student_pytest(copy)
+    assert done.returncode == 1 and "Q1: NOT ANSWERED" in done.stdout, done.stdout[-3000:]
+    (copy / "responses.md").write_text((ROOT / "solutions/song_contest/responses.md").read_text())
+    done = student_pytest(copy)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "Q1: answered      12 sentences (ok)" in done.stdout
+
+
+def test_song_contest_through_run_autograder(tmp_path):
+    """The written assignment's Gradescope zip, end to end, with a late submission."""
+    if not can_run_as_root():
+        pytest.skip("needs root and useradd to run setup.sh as on Gradescope")
+    root = fake_autograder("song_contest")
+    fixtures = ROOT.parent / "shared" / "fixtures" / "gradescope"
+
+    def submit(dest):
+        dest.mkdir(parents=True)
+        (dest / "responses.md").write_text((ROOT / "solutions/song_contest/responses.md").read_text())
+
+    results_path, _ = run_autograder(root, submit, fixtures / "late_one_minute.json")
+    result = json.loads(results_path.read_text())
+    assert result["score"] == 4 and result["extra_data"]["late"]["days"] == 1
+    results_path, _ = run_autograder(root, submit, fixtures / "late_with_extension.json")
+    assert json.loads(results_path.read_text())["score"] == 7
+    shutil.rmtree(root, ignore_errors=True)
