@@ -7,9 +7,10 @@ no other). ``VARIANTS``: correct code written differently, which must score
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import NamedTuple
+
+from autograder.demo import derive_submission
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions" / "optimization"
 
@@ -265,14 +266,4 @@ VARIANTS = {
 
 def write_submission(dest: Path, edits: tuple[Edit, ...] = ()) -> Path:
     """Copy the reference to ``dest`` and apply ``edits`` (each must match exactly once)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for source in SOLUTIONS.glob("*.py"):
-        shutil.copy(source, dest / source.name)
-    for edit in edits:
-        path = dest / edit.file
-        text = path.read_text()
-        if text.count(edit.old) != 1:
-            raise ValueError(f"{edit.file}: edit text occurs {text.count(edit.old)} times: "
-                             f"{edit.old[:60]!r}")
-        path.write_text(text.replace(edit.old, edit.new))
-    return dest
+    return derive_submission(SOLUTIONS, dest, edits)

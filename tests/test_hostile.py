@@ -107,6 +107,10 @@ def build(name, dest):
 
 def special(name, dest):
     """Submissions that are not edits of the reference."""
+    if name == "nested_folder":
+        folder = write_submission(dest / "Homework 2" / "src")
+        (folder / L).rename(folder / "Losses (1).py")
+        return set()
     write_submission(dest)
     if name == "binary_garbage":
         (dest / R).write_bytes(bytes(range(256)) * 40)
@@ -153,7 +157,7 @@ def leftover_processes(user=None):
     return found
 
 
-CASES = sorted(HOSTILE) + ["binary_garbage", "missing_file"]
+CASES = sorted(HOSTILE) + ["binary_garbage", "missing_file", "nested_folder"]
 
 
 # -- through the real run_autograder, as root with the sandbox user --------------------
@@ -177,7 +181,10 @@ def test_hostile_submission_as_root(gradescope_root, name):
             build(name, dest)
 
     results_path, elapsed = run_autograder(gradescope_root, builder, FIXTURES / "on_time.json")
-    result = check_result(results_path, attacked, elapsed, HOSTILE.get(name, (0, 0, True))[2])
+    must_lose = HOSTILE[name][2] if name in HOSTILE else name != "nested_folder"
+    result = check_result(results_path, attacked, elapsed, must_lose)
+    if name == "nested_folder":
+        assert result["score"] == 100
     uid = int(subprocess.run(["id", "-u", SANDBOX_USER], capture_output=True, text=True).stdout)
     assert leftover_processes(uid) == []
     if name == "reads_reference_and_hidden_tests":
