@@ -65,7 +65,7 @@ class StudentCode:
     def __init__(self, sandbox: Sandbox) -> None:
         self._sandbox = sandbox
 
-    def __getattr__(self, module: str) -> SimpleNamespace:
+    def __getattr__(self, module: str) -> _StudentModule:
         if module.startswith("_"):
             raise AttributeError(module)
         return _StudentModule(self._sandbox, module)

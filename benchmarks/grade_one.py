@@ -7,6 +7,11 @@ children); peak memory is the largest summed resident set size of the tree,
 sampled every 20 ms from /proc.
 
     python benchmarks/grade_one.py [--runs N] [SUBMISSION ...]
+    python benchmarks/grade_one.py --run-autograder [SUBMISSION ...]
+
+With ``--run-autograder`` the release zip is unpacked into a fake /autograder,
+the real setup.sh runs once (as on Gradescope: a venv, and the sandbox user when
+root), and each measurement is one whole ``run_autograder``.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"  # the system python3, as on Gradescope
 
 
 def tree_rss(pid: int) -> int:
@@ -46,16 +53,39 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def measure(assignment: str, submission: Path) -> tuple[float, float, int]:
+def fake_autograder(assignment: str) -> Path:
+    """Unpack the Gradescope zip into a fake /autograder and run its setup.sh."""
+    sys.path.insert(0, str(ROOT))
+    from autograder import config, packaging
+
+    root = Path(tempfile.mkdtemp(prefix="bench-autograder-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    zip_path = packaging.build_release(config.load(assignment), root / "dist")[1]
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(root / "source")
+    subprocess.run(["bash", str(root / "source" / "setup.sh")], check=True, stdout=subprocess.DEVNULL,
+                   env={"PATH": SYSTEM_PATH, "AUTOGRADER_ROOT": str(root)})
+    return root
+
+
+def measure(assignment: str, submission: Path, gradescope: Path | None) -> tuple[float, float, int]:
     """(cpu seconds, wall seconds, peak bytes) of grading ``submission`` once."""
-    out = Path(tempfile.mkdtemp()) / "results.json"
-    command = [sys.executable, "-m", "autograder.cli", "grade", assignment, str(submission),
-               "--out", str(out), "--quiet"]
+    if gradescope is None:
+        out = Path(tempfile.mkdtemp()) / "results.json"
+        command = [sys.executable, "-m", "autograder.cli", "grade", assignment, str(submission),
+                   "--out", str(out), "--quiet"]
+        env = None
+    else:
+        out = gradescope / "results" / "results.json"
+        shutil.rmtree(gradescope / "submission", ignore_errors=True)
+        shutil.copytree(submission, gradescope / "submission")
+        command = ["bash", str(gradescope / "source" / "run_autograder")]
+        env = {"PATH": SYSTEM_PATH, "AUTOGRADER_ROOT": str(gradescope)}
     if shutil.which("taskset"):
         command = ["taskset", "-c", "0", *command]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT)
+    proc = subprocess.Popen(command, cwd=ROOT, env=env)
     peak = 0
     while proc.poll() is None:
         peak = max(peak, tree_rss(proc.pid))
@@ -73,13 +103,16 @@ def main() -> None:
     parser.add_argument("submissions", nargs="*", type=Path)
     parser.add_argument("--assignment", default="optimization")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--run-autograder", action="store_true",
+                        help="measure the real run_autograder in a fake /autograder")
     args = parser.parse_args()
+    gradescope = fake_autograder(args.assignment) if args.run_autograder else None
     submissions = args.submissions or [ROOT / "solutions" / "optimization",
                                        ROOT / "student_template" / "optimization"]
     print(f"{'submission':<44} {'cpu s':>7} {'wall s':>7} {'peak MB':>8}")
     for submission in submissions:
         for _ in range(args.runs):
-            cpu, wall, peak = measure(args.assignment, submission)
+            cpu, wall, peak = measure(args.assignment, submission, gradescope)
             name = submission.relative_to(ROOT) if submission.is_relative_to(ROOT) else submission
             print(f"{str(name):<44} {cpu:7.2f} {wall:7.2f} {peak / 2**20:8.1f}")
 

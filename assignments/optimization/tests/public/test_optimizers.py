@@ -10,12 +10,13 @@ from autograder.plugin import grades
 A = np.array([1.0, 10.0])  # f(w) = 0.5 * sum(A * w**2): a convex, badly scaled bowl
 W0 = np.array([3.0, -2.0])
 
-# (class, hyper-parameters, steps, required final distance to the optimum)
+# (class, hyper-parameters, step cap, required distance to the optimum). The reference
+# needs 157, 92, 67, 319 and 115 steps: each cap is at least 1.5 times that.
 QUADRATIC = [
-    ("GradientDescent", {"lr": 0.05}, 200, 1e-3),
+    ("GradientDescent", {"lr": 0.05}, 300, 1e-3),
     ("Momentum", {"lr": 0.01, "momentum": 0.9}, 300, 1e-2),
     ("AdaGrad", {"lr": 0.5}, 300, 1e-2),
-    ("RMSProp", {"lr": 0.01}, 400, 5e-2),
+    ("RMSProp", {"lr": 0.01}, 600, 5e-2),
     ("Adam", {"lr": 0.05}, 400, 1e-2),
 ]
 
@@ -30,10 +31,11 @@ def rosenbrock(w):
     return (1 - x) ** 2 + 100 * (y - x**2) ** 2
 
 
+# The reference needs 1333, 265, 776, 405 and 169 steps to reach 5% of the start value.
 ROSENBROCK = [
-    ("GradientDescent", {"lr": 0.001}, 1500, 0.05),
+    ("GradientDescent", {"lr": 0.001}, 2000, 0.05),
     ("Momentum", {"lr": 0.0005, "momentum": 0.9}, 1000, 0.05),
-    ("AdaGrad", {"lr": 0.2}, 1000, 0.05),
+    ("AdaGrad", {"lr": 0.2}, 1200, 0.05),
     ("RMSProp", {"lr": 0.005}, 1000, 0.05),
     ("Adam", {"lr": 0.02}, 1000, 0.05),
 ]
