@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import pwd
 import sys
 from pathlib import Path
 
@@ -14,6 +15,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
     assignment = config.load(args.assignment)
     if not Path(args.submission).is_dir():
         raise config.ConfigError(f"submission folder not found: {args.submission}")
+    if args.sandbox_user:
+        try:
+            pwd.getpwnam(args.sandbox_user)
+        except KeyError:
+            raise config.ConfigError(f"--sandbox-user: no user named {args.sandbox_user!r} "
+                                     "(setup.sh creates it)") from None
     metadata = runner.read_metadata(args.metadata)
     document = runner.grade(assignment, Path(args.submission), metadata, user=args.sandbox_user)
     results.write_atomic(Path(args.out), document)

@@ -39,6 +39,7 @@ class Limits:
     """Resource limits of the worker; every timeout is generous and reported as such."""
 
     call_timeout: float = 10.0  # seconds of wall time per request
+    import_timeout: float = 30.0  # seconds to import one file (top-level code included)
     total_seconds: float = 420.0  # wall time for all requests of one grading run
     memory_mb: int = 512  # address space of the worker
     cpu_seconds: int = 300  # CPU time of one worker process
@@ -156,7 +157,8 @@ class Sandbox:
         self.generation += 1
         files = {name: str(path) for name, path in self.files.items()}
         self._exchange({"op": "init", "files": files, "contract": self.contract,
-                        "reference": self.reference is not None}, "starting the worker")
+                        "reference": self.reference is not None}, "starting the worker",
+                       self.limits.import_timeout)
 
     def stop(self) -> None:
         """Kill the worker, its process group and anything it left behind."""
@@ -192,10 +194,10 @@ class Sandbox:
 
     def load(self, module: str) -> None:
         """Import the student's module (raises if it cannot be imported)."""
-        self.request(module, {"op": "load", "module": module})
+        self.request(module, {"op": "load", "module": module}, timeout=self.limits.import_timeout)
 
     def request(self, target: str, message: dict, args: tuple = (), kwargs: dict | None = None,
-                generation: int | None = None) -> Any:
+                generation: int | None = None, timeout: float | None = None) -> Any:
         """Send one request that runs student code and return the decoded answer."""
         module = target.split(".", 1)[0]
         for key in (target, module):
@@ -212,9 +214,8 @@ class Sandbox:
         message = dict(message)
         message["args"] = encode(list(args), self._register)
         message["kwargs"] = encode(dict(kwargs or {}), self._register)
-        reply = self._exchange(message, target)
+        reply = self._exchange(message, target, timeout or self.limits.call_timeout)
         self.last_reply = reply
-        self._current_target = target
         if "error" in reply:
             error = StudentRaised(target, reply["error"] if isinstance(reply["error"], dict) else {})
             if error.types[:1] == ["NotImplementedError"] and error.detail.startswith(STUB_MARK):
@@ -223,14 +224,14 @@ class Sandbox:
         if reply.get("callable"):
             return _CALLABLE
         try:
-            return decode(reply.get("ok"), self._proxy)
+            return decode(reply.get("ok"), lambda handle: self._proxy(handle, target))
         except (ProtocolError, ValueError, TypeError, KeyError) as exc:
             raise StudentCrashed(f"{target} returned a value that could not be read: {exc}") \
                 from None
 
-    def _exchange(self, message: dict, target: str) -> dict:
+    def _exchange(self, message: dict, target: str, timeout: float) -> dict:
         """Send ``message``, serve callbacks until the answer comes, handle death and time."""
-        deadline = time.monotonic() + self.limits.call_timeout
+        deadline = time.monotonic() + timeout
         self._graded = ".".join(target.split(".")[:2])
         try:
             self.channel.send(message)
@@ -243,7 +244,7 @@ class Sandbox:
                 return reply
         except ChannelTimeout:
             error: StudentCodeError = StudentTimeout(
-                f"{target} did not finish within {self.limits.call_timeout:.0f} s "
+                f"{target} did not finish within {timeout:.0f} s "
                 "(an infinite loop, or a loop that never meets its stopping condition?)")
         except (EOFError, OSError, ProtocolError) as exc:
             error = StudentCrashed(f"{target} ended the Python process{self._death_reason(exc)}"
@@ -275,13 +276,12 @@ class Sandbox:
         self.grader_objects[handle_id] = obj
         return {"$": "handle", "id": handle_id, "type": type(obj).__name__, "home": "grader"}
 
-    def _proxy(self, handle: dict) -> Any:
+    def _proxy(self, handle: dict, origin: str = "") -> Any:
+        """The local face of a handle: our own object, or a proxy for a student object
+        (``origin`` names the call that made it, for messages and time-outs)."""
         if handle.get("home") == "grader":
             return self.grader_objects[int(handle["id"])]
-        return RemoteObject(self, int(handle["id"]), str(handle.get("type", "object")),
-                            self._current_target)
-
-    _current_target = ""
+        return RemoteObject(self, int(handle["id"]), str(handle.get("type", "object")), origin)
 
     def _serve_callback(self, request: dict) -> dict:
         """Run grader-side code the worker asked for; student data is plain data here."""

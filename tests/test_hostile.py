@@ -233,3 +233,18 @@ def test_fallback_results_when_grading_is_impossible(tmp_path):
     run_cli("fallback", "--out", str(out), "--reason", "unknown assignment 'x'")
     result = json.loads(out.read_text())
     assert result["score"] == 0 and "unknown assignment" in result["output"]
+
+
+def test_run_autograder_always_writes_results(gradescope_root):
+    """A broken assignment file still ends in a results.json that says why."""
+    root = Path(tempfile.mkdtemp(prefix="fake-autograder-broken-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    shutil.copytree(gradescope_root / "source", root / "source", symlinks=True)
+    (root / "venv").symlink_to(gradescope_root / "venv")
+    yaml_path = root / "source" / "assignments" / "optimization" / "assignment.yaml"
+    yaml_path.write_text(yaml_path.read_text() + "\npionts: 3\n")
+    results_path, _ = run_autograder(root, write_submission)
+    result = json.loads(results_path.read_text())
+    assert result["score"] == 0
+    assert "unknown key 'pionts'" in result["output"]
+    shutil.rmtree(root, ignore_errors=True)
