@@ -9,11 +9,16 @@ float64 arrays or fail the test with a clear message.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
+from autograder.plugin import grades
+from autograder.protocol import decode
 from autograder.sandbox import StudentRaised
 
 np.set_printoptions(precision=6, threshold=24, edgeitems=3, linewidth=88)
@@ -172,14 +177,6 @@ def _numeric_list(value: Any) -> bool:
 
 def frozen_cases(path: str) -> list[Any]:
     """``pytest.param`` cases, one per frozen vector in ``path``, each marked with its target."""
-    import json
-    from pathlib import Path
-
-    import pytest
-
-    from autograder.plugin import grades
-    from autograder.protocol import decode
-
     data = decode(json.loads(Path(path).read_text(encoding="utf-8")), lambda handle: None)
     return [pytest.param(target, case, marks=grades(target), id=f"{target}-{i + 1}")
             for target, cases in data.items() for i, case in enumerate(cases)]

@@ -156,7 +156,9 @@ class GradingSession:
             if target not in self.assignment.points:
                 raise pytest.UsageError(f"{item.nodeid}: grades {target!r}, which is not in "
                                         "assignment.yaml points")
-            weight = float(marker.kwargs.get("weight", 1.0))
+            weight = marker.kwargs.get("weight", 1.0)
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
+                raise pytest.UsageError(f"{item.nodeid}: weight={weight!r} must be a positive number")
             group = Path(str(item.path)).relative_to(self.assignment.tests_dir).parts[0]
             doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
             title = doc[0] if doc else item.name
