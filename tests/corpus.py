@@ -238,6 +238,11 @@ VARIANTS = {
         Edit(T, "from losses import binary_cross_entropy, sigmoid\n",
              "import losses\nfrom losses import binary_cross_entropy, sigmoid\n"),
     ),
+    # Star imports of the other files, and a module-level helper shared by two functions.
+    "star_imports": (
+        Edit(T, "from losses import binary_cross_entropy, sigmoid\nfrom regularization import l2_penalty_grad\n",
+             "from losses import *  # noqa: F403\nfrom regularization import *  # noqa: F403\n"),
+    ),
     # The residual block with np.where and an explicit mask.
     "layers_where": (
         Edit(Y, "return x + np.maximum(x @ np.asarray(W, dtype=float) + np.asarray(b, dtype=float), 0.0)",
