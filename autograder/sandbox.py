@@ -108,7 +108,7 @@ class Sandbox:
         self.files = {}
         for module, path in files.items():
             self.files[module] = self.workdir / f"{module}.py"
-            shutil.copyfile(path, self.files[module])
+            self.files[module].write_bytes(as_utf8(path.read_bytes()))
         if user:  # the worker's user may pass through scratch/ and owns only work/
             info = pwd.getpwnam(user)
             os.chmod(self.scratch, 0o711)
@@ -357,6 +357,17 @@ class RemoteObject:
 
     def __repr__(self) -> str:
         return f"<student's {self._type}>"
+
+
+def as_utf8(source: bytes) -> bytes:
+    """Python source as UTF-8: a file saved as Windows-1252 (an accent in a comment) would
+    otherwise not import at all."""
+    try:
+        source.decode("utf-8")
+    except UnicodeDecodeError:
+        if b"coding" not in source[:200]:
+            return source.decode("cp1252", errors="replace").encode("utf-8")
+    return source
 
 
 def _as_text(value: Any) -> str:

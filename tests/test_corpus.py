@@ -125,3 +125,11 @@ def test_grading_is_deterministic(tmp_path):
         run_cli("grade", "optimization", str(sub), "--out", str(tmp_path / f"r{i}.json"), "--quiet")
         outputs.append((tmp_path / f"r{i}.json").read_text())
     assert outputs[0] == outputs[1]
+
+
+def test_windows_encoded_file_is_read(tmp_path):
+    sub = write_submission(tmp_path / "sub")
+    text = (sub / "schedules.py").read_text()
+    (sub / "schedules.py").write_bytes(("# Schedules, café edition\r\n" + text).encode("cp1252"))
+    run_cli("grade", "optimization", str(sub), "--out", str(tmp_path / "r.json"), "--quiet")
+    assert json.loads((tmp_path / "r.json").read_text())["score"] == 100
