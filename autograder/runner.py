@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from autograder import config, late_policy, results
+from autograder import config, late_policy, results, written
 from autograder.locate import locate
 from autograder.plugin import GradingSession
 
@@ -29,8 +29,6 @@ def grade(assignment: config.Assignment, submission: Path, metadata: dict | None
     if metadata is not None:
         lateness = late_policy.assess(assignment.due, assignment.late_policy, metadata)
     if assignment.kind == "written":
-        from autograder import written
-
         rows, summary = written.grade(assignment, submission)
     else:
         rows, summary = run_tests(assignment, submission, user, groups)
