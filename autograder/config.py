@@ -215,14 +215,14 @@ def _dataclass(cls: type, data: Any, where: str) -> Any:
     data = _mapping(data, where)
     names = {f.name for f in fields(cls)}
     _keys(data, where, required=set(), optional=names)
+    kinds = {f.name: str(f.type) for f in fields(cls)}  # "int", "float", "int | None"
     values = {}
     for key, value in data.items():
-        if value is None and key == "max_days":
+        if value is None and "None" in kinds[key]:
             values[key] = None
             continue
         number = _number(value, f"{where}: {key}")
-        values[key] = int(number) if key in ("max_days", "memory_mb", "cpu_seconds",
-                                              "file_size_mb", "processes") else number
+        values[key] = int(number) if kinds[key].startswith("int") else number
     return cls(**values)
 
 

@@ -23,7 +23,7 @@ class GradingError(Exception):
 
 
 def grade(assignment: config.Assignment, submission: Path, metadata: dict | None = None,
-          user: str | None = None, groups: tuple[str, ...] | None = None) -> dict[str, Any]:
+          user: str | None = None) -> dict[str, Any]:
     """Grade ``submission`` (a folder) and return the results.json document."""
     lateness = None
     if metadata is not None:
@@ -31,17 +31,17 @@ def grade(assignment: config.Assignment, submission: Path, metadata: dict | None
     if assignment.kind == "written":
         rows, summary = written.grade(assignment, submission)
     else:
-        rows, summary = run_tests(assignment, submission, user, groups)
+        rows, summary = run_tests(assignment, submission, user)
     return results.build(rows, lateness, summary, {"assignment": assignment.name})
 
 
-def run_tests(assignment: config.Assignment, submission: Path, user: str | None = None,
-              groups: tuple[str, ...] | None = None) -> tuple[list[results.Row], str]:
-    """Run the assignment's test groups (all of them by default) against the submission."""
+def run_tests(assignment: config.Assignment, submission: Path,
+              user: str | None = None) -> tuple[list[results.Row], str]:
+    """Run every test group of the assignment against the submission."""
     found = locate(submission, assignment.files)
     session = GradingSession(assignment, found.files, found.missing, reference=True, user=user)
-    groups = groups or tuple(sorted(assignment.visibility))
-    paths = [str(assignment.tests_dir / g) for g in groups if (assignment.tests_dir / g).is_dir()]
+    paths = [str(assignment.tests_dir / g) for g in sorted(assignment.visibility)
+             if (assignment.tests_dir / g).is_dir()]
     args = [*paths, "-q", "-p", "autograder.plugin", "-p", "no:cacheprovider",
             "--import-mode=importlib", "--rootdir", str(assignment.root),
             "-c", os.devnull, "--tb=no", "-W", "ignore::pytest.PytestAssertRewriteWarning"]

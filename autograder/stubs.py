@@ -15,9 +15,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from autograder import config
+from autograder.plugin import load_reference
 from autograder.protocol import encode
 from autograder.sandbox import STUB_MARK
 
@@ -93,8 +95,6 @@ def freeze_vectors(assignment: config.Assignment, cases: dict[str, list[dict]]) 
     of successive ``step`` calls) and ``attrs`` (attributes to record after each
     call) for a class. Lists of numbers become float arrays unless ``lists: true``.
     """
-    from autograder.plugin import load_reference
-
     reference = load_reference(assignment)
     frozen: dict[str, list] = {}
     for target, target_cases in cases.items():
@@ -123,8 +123,6 @@ def freeze_vectors(assignment: config.Assignment, cases: dict[str, list[dict]]) 
 
 def _input(value: Any, arrays: bool) -> Any:
     if arrays and isinstance(value, list):
-        import numpy as np
-
         return np.asarray(value, dtype=np.float64)
     return value
 
