@@ -108,19 +108,14 @@ def grade_one(assignment: config.Assignment, folder: Path, metadata: dict | None
 def grade_row(sid: str, graded: dict | str, metadata: dict | None) -> dict[str, Any]:
     """One line of grades.csv: totals, lateness and points per contract name."""
     users = (metadata or {}).get("users") or []
-    row: dict[str, Any] = {
-        "submission": sid,
-        "students": "; ".join(str(u.get("name", "")) for u in users),
-        "emails": "; ".join(str(u.get("email", "")) for u in users),
-    }
+    row: dict[str, Any] = {"submission": sid, **results.submitters(users)}
     if isinstance(graded, str):
         return row | {"score": "", "error": graded}
     late = graded.get("extra_data", {}).get("late", {})
     row |= {"score": graded["score"], "late_days": late.get("days", ""),
             "late_penalty": late.get("penalty", ""), "error": ""}
-    for test in graded["tests"]:
-        for tag in test["tags"][:1]:
-            row[tag] = round(row.get(tag, 0.0) + test["score"], 4)
+    for tag, (score, _) in results.scores_by_tag(graded).items():
+        row[tag] = round(score, 4)
     return row
 
 

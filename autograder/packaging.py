@@ -11,6 +11,8 @@ Both are byte-reproducible: fixed timestamps, sorted entries, fixed permissions.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from autograder import config
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
 EPOCH = (1980, 1, 1, 0, 0, 0)
+SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"  # the system python3 and useradd
 REQUIREMENTS = ["numpy>=1.24", "pytest>=7.4", "hypothesis>=6.80", "pyyaml>=6.0",
                 "pysbd>=0.3.4", "tzdata>=2024.1", "tqdm>=4.66"]
 PYTEST_INI = """[pytest]
@@ -98,6 +101,25 @@ def write_zip(path: Path, entries: dict[str, bytes]) -> Path:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, entries[name], compresslevel=9)
     return path
+
+
+def install_locally(assignment: config.Assignment, root: Path) -> Path:
+    """Lay out ``root`` as Gradescope's /autograder: the autograder zip unpacked into
+    ``source/`` and its setup.sh run with the system python3, as on Gradescope's image.
+    Tests and benchmarks run the real ``run_autograder`` there."""
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o755)  # the sandbox user must be able to reach the venv
+    zip_path = build_release(assignment, root / "dist")[1]
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(root / "source")
+    for script in ("setup.sh", "run_autograder"):
+        os.chmod(root / "source" / script, 0o755)  # extractall drops the modes
+    done = subprocess.run(["bash", str(root / "source" / "setup.sh")], capture_output=True,
+                          text=True, timeout=900,
+                          env={"PATH": SYSTEM_PATH, "AUTOGRADER_ROOT": str(root)})
+    if done.returncode != 0:
+        raise RuntimeError(f"setup.sh failed: {(done.stdout + done.stderr)[-2000:]}")
+    return root
 
 
 def build_release(assignment: config.Assignment, out: Path) -> list[Path]:

@@ -105,15 +105,29 @@ def write_atomic(path: Path, document: dict[str, Any]) -> None:
         raise
 
 
+def scores_by_tag(document: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """(score, max score) per first tag (a contract name or question), in order."""
+    groups: dict[str, tuple[float, float]] = {}
+    for test in document["tests"]:
+        tag = test["tags"][0] if test["tags"] else test["name"]
+        score, top = groups.get(tag, (0.0, 0.0))
+        groups[tag] = (score + test["score"], top + test["max_score"])
+    return groups
+
+
+def submitters(users: list[dict[str, Any]]) -> dict[str, str]:
+    """The ``students`` and ``emails`` columns of a grades CSV."""
+    return {"students": "; ".join(str(u.get("name", "")) for u in users),
+            "emails": "; ".join(str(u.get("email", "")) for u in users)}
+
+
 def table(document: dict[str, Any], title: str = "") -> str:
     """A plain-text table of the tests, grouped by tag, with the total."""
     lines = [title] if title else []
-    groups: dict[str, list[float]] = {}
+    groups = scores_by_tag(document)
     failures: dict[str, list[str]] = {}
     for test in document["tests"]:
         tag = test["tags"][0] if test["tags"] else test["name"]
-        score, top = groups.setdefault(tag, [0.0, 0.0])
-        groups[tag] = [score + test["score"], top + test["max_score"]]
         if test["status"] == "failed" and test["output"]:
             first = test["output"].strip().splitlines()[0]
             failures.setdefault(tag, []).append(f"{test['name']}: {first}")

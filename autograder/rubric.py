@@ -106,8 +106,7 @@ def merge(assignment: Assignment, manual_csv: Path, results_dir: Path, out: Path
         penalty = lateness.penalty(subtotal) if lateness else 0.0
         rows.append({
             "submission": sid,
-            "students": "; ".join(str(u.get("name", "")) for u in entry["users"]),
-            "emails": "; ".join(str(u.get("email", "")) for u in entry["users"]),
+            **results.submitters(entry["users"]),
             "auto": round(entry["auto"], 4),
             "manual": round(manual[sid], 4) if sid in manual else "",
             "late_days": lateness.days if lateness else 0,

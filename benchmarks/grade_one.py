@@ -24,11 +24,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"  # the system python3, as on Gradescope
+sys.path.insert(0, str(ROOT))
+
+from autograder import config, packaging  # noqa: E402  (after making the repo importable)
+
+SYSTEM_PATH = packaging.SYSTEM_PATH
 
 
 def tree_rss(pid: int) -> int:
@@ -51,21 +54,6 @@ def tree_rss(pid: int) -> int:
         total += rss.get(current, 0)
         stack.extend(children.get(current, []))
     return total
-
-
-def fake_autograder(assignment: str) -> Path:
-    """Unpack the Gradescope zip into a fake /autograder and run its setup.sh."""
-    sys.path.insert(0, str(ROOT))
-    from autograder import config, packaging
-
-    root = Path(tempfile.mkdtemp(prefix="bench-autograder-", dir="/tmp"))
-    os.chmod(root, 0o755)
-    zip_path = packaging.build_release(config.load(assignment), root / "dist")[1]
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(root / "source")
-    subprocess.run(["bash", str(root / "source" / "setup.sh")], check=True, stdout=subprocess.DEVNULL,
-                   env={"PATH": SYSTEM_PATH, "AUTOGRADER_ROOT": str(root)})
-    return root
 
 
 def measure(assignment: str, submission: Path, gradescope: Path | None) -> tuple[float, float, int]:
@@ -106,7 +94,10 @@ def main() -> None:
     parser.add_argument("--run-autograder", action="store_true",
                         help="measure the real run_autograder in a fake /autograder")
     args = parser.parse_args()
-    gradescope = fake_autograder(args.assignment) if args.run_autograder else None
+    gradescope = None
+    if args.run_autograder:
+        root = Path(tempfile.mkdtemp(prefix="bench-autograder-", dir="/tmp"))
+        gradescope = packaging.install_locally(config.load(args.assignment), root)
     submissions = args.submissions or [ROOT / "solutions" / "optimization",
                                        ROOT / "student_template" / "optimization"]
     print(f"{'submission':<44} {'cpu s':>7} {'wall s':>7} {'peak MB':>8}")

@@ -6,7 +6,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from autograder import config, packaging
 
 ROOT = Path(__file__).resolve().parent.parent
-PATH = "/usr/bin:/bin:/usr/sbin:/sbin"  # the system python3, as on Gradescope's image
+PATH = packaging.SYSTEM_PATH
 
 
 def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -40,16 +39,7 @@ def can_run_as_root() -> bool:
 def fake_autograder(name: str) -> Path:
     """A fake /autograder: the release zip unpacked into source/ and the real setup.sh run."""
     root = Path(tempfile.mkdtemp(prefix="fake-autograder-", dir="/tmp"))
-    os.chmod(root, 0o755)
-    zip_path = packaging.build_release(config.load(name), root / "dist")[1]
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(root / "source")
-    for script in ("setup.sh", "run_autograder"):
-        os.chmod(root / "source" / script, 0o755)
-    done = subprocess.run(["bash", str(root / "source" / "setup.sh")], capture_output=True,
-                          env={"PATH": PATH, "AUTOGRADER_ROOT": str(root)}, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return root
+    return packaging.install_locally(config.load(name), root)
 
 
 def run_autograder(root: Path, build_submission, metadata: Path | None = None,

@@ -21,7 +21,6 @@ SANDBOX_USER = "autograder-student"
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "gradescope"
 ALL = ("losses", "optimizers", "schedules", "regularization", "training", "layers")
 L, OPT, S, R, T, Y = (f"{m}.py" for m in ALL)
-LOSSES = "import numpy as np\n"
 
 
 def at_top(file, code):
@@ -171,6 +170,15 @@ def gradescope_root():
     shutil.rmtree(root, ignore_errors=True)
 
 
+def copy_layout(gradescope_root, kind):
+    """Another fake /autograder with its own copy of source/, sharing the installed venv."""
+    root = Path(tempfile.mkdtemp(prefix=f"fake-autograder-{kind}-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    shutil.copytree(gradescope_root / "source", root / "source", symlinks=True)
+    (root / "venv").symlink_to(gradescope_root / "venv")
+    return root
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_hostile_submission_as_root(gradescope_root, name):
     attacked = set()
@@ -197,10 +205,7 @@ def test_hostile_submission_as_root(gradescope_root, name):
 
 def test_run_autograder_without_root_privileges(gradescope_root, tmp_path):
     """The same zip as an unprivileged user: no user switch, still graded."""
-    root = Path(tempfile.mkdtemp(prefix="fake-autograder-nonroot-", dir="/tmp"))
-    os.chmod(root, 0o755)
-    shutil.copytree(gradescope_root / "source", root / "source", symlinks=True)
-    (root / "venv").symlink_to(gradescope_root / "venv")
+    root = copy_layout(gradescope_root, "nonroot")
     subprocess.run(["chown", "-R", "nobody", str(root)], check=True)
     (root / "results").mkdir()
 
@@ -237,10 +242,7 @@ def test_fallback_results_when_grading_is_impossible(tmp_path):
 
 def test_run_autograder_always_writes_results(gradescope_root):
     """A broken assignment file still ends in a results.json that says why."""
-    root = Path(tempfile.mkdtemp(prefix="fake-autograder-broken-", dir="/tmp"))
-    os.chmod(root, 0o755)
-    shutil.copytree(gradescope_root / "source", root / "source", symlinks=True)
-    (root / "venv").symlink_to(gradescope_root / "venv")
+    root = copy_layout(gradescope_root, "broken")
     yaml_path = root / "source" / "assignments" / "optimization" / "assignment.yaml"
     yaml_path.write_text(yaml_path.read_text() + "\npionts: 3\n")
     results_path, _ = run_autograder(root, write_submission)
