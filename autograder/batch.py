@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from tqdm import tqdm
 
-from autograder import config, results
+from autograder import config, results, sanitize
 
 SUBMISSION_TIMEOUT = 900  # seconds for one submission, far above a normal grading run
 
@@ -95,7 +95,7 @@ def grade_one(assignment: config.Assignment, folder: Path, metadata: dict | None
         meta_path.write_text(json.dumps(metadata), encoding="utf-8")
         command += ["--metadata", str(meta_path)]
     try:
-        done = subprocess.run(command, capture_output=True, text=True,
+        done = subprocess.run(command, capture_output=True, text=True, errors="replace",
                               timeout=SUBMISSION_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
         return f"grading took longer than {SUBMISSION_TIMEOUT} s"
@@ -120,11 +120,14 @@ def grade_row(sid: str, graded: dict | str, metadata: dict | None) -> dict[str, 
 
 
 def report_html(assignment: config.Assignment, rows: list[dict[str, Any]]) -> str:
-    """A self-contained HTML table of the class's grades."""
+    """A self-contained HTML table of the class's grades, every cell sanitized and escaped."""
+    def cell(value: Any) -> str:
+        return html.escape(sanitize.clean(value))
+
     columns = list(dict.fromkeys(k for row in rows for k in row))
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    head = "".join(f"<th>{cell(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(row.get(c, '')))}</td>" for c in columns) + "</tr>"
+        "<tr>" + "".join(f"<td>{cell(row.get(c, ''))}</td>" for c in columns) + "</tr>"
         for row in rows)
     return (f"<!doctype html><meta charset='utf-8'><title>{html.escape(assignment.title)}</title>"
             "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from autograder.plugin import grades
-from autograder.protocol import decode
-from autograder.sandbox import StudentRaised
+from autograder.sandbox.errors import StudentRaised
+from autograder.sandbox.protocol import decode
 
 np.set_printoptions(precision=6, threshold=24, edgeitems=3, linewidth=88)
 

@@ -1,13 +1,24 @@
-"""The ``autograder`` command. Each subcommand is a thin layer over one module."""
+"""The ``autograder`` command. Each subcommand is a thin layer over one module.
+
+Everything it prints goes through :func:`say`, so no text from a submission (a
+file name, an error message) can drive the terminal or fail to encode."""
 
 from __future__ import annotations
 
 import argparse
-import pwd
+import io
 import sys
 from pathlib import Path
+from typing import TextIO
 
-from autograder import config, late_policy, results, runner
+from autograder import config, late_policy, results, runner, sanitize
+from autograder.sandbox.jail import JailError
+
+
+def say(text: object, file: TextIO | None = None) -> None:
+    """Print ``text`` (to stdout by default) with control characters and invalid
+    Unicode made visible and harmless."""
+    print(sanitize.clean(text), file=file)
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
@@ -15,17 +26,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     assignment = config.load(args.assignment)
     if not Path(args.submission).is_dir():
         raise config.ConfigError(f"submission folder not found: {args.submission}")
-    if args.sandbox_user:
-        try:
-            pwd.getpwnam(args.sandbox_user)
-        except KeyError:
-            raise config.ConfigError(f"--sandbox-user: no user named {args.sandbox_user!r} "
-                                     "(setup.sh creates it)") from None
     metadata = runner.read_metadata(args.metadata)
-    document = runner.grade(assignment, Path(args.submission), metadata, user=args.sandbox_user)
+    document = runner.grade(assignment, Path(args.submission), metadata, pool=args.sandbox_pool)
     results.write_atomic(Path(args.out), document)
     if not args.quiet:
-        print(results.table(document, f"{assignment.title}: {args.submission}"))
+        say(results.table(document, f"{assignment.title}: {args.submission}"))
     return 0
 
 
@@ -41,7 +46,7 @@ def cmd_stubs(args: argparse.Namespace) -> int:
     from autograder import stubs
 
     for path in stubs.write_template(config.load(args.assignment)):
-        print(f"wrote {path}")
+        say(f"wrote {path}")
     return 0
 
 
@@ -50,7 +55,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     from autograder import packaging
 
     for path in packaging.build_release(config.load(args.assignment), Path(args.out)):
-        print(f"built {path}")
+        say(f"built {path}")
     return 0
 
 
@@ -60,7 +65,7 @@ def cmd_grade_batch(args: argparse.Namespace) -> int:
 
     report = batch.grade_all(config.load(args.assignment), Path(args.submissions), Path(args.out),
                              jobs=args.jobs)
-    print(f"wrote {report}")
+    say(f"wrote {report}")
     return 0
 
 
@@ -73,10 +78,10 @@ def cmd_rubric(args: argparse.Namespace) -> int:
         out = Path(args.out or "final_grades.csv")
         problems = rubric.merge(assignment, Path(args.merge), Path(args.results_dir), out)
         for problem in problems:
-            print(problem, file=sys.stderr)
-        print(f"wrote {out}")
+            say(problem, file=sys.stderr)
+        say(f"wrote {out}")
     else:
-        print(rubric.render(assignment, args.format))
+        say(rubric.render(assignment, args.format))
     return 0
 
 
@@ -103,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submission")
     p.add_argument("--metadata", help="Gradescope's submission_metadata.json (late penalty)")
     p.add_argument("--out", default="results.json")
-    p.add_argument("--sandbox-user", help="run student code as this unprivileged user")
+    p.add_argument("--sandbox-pool", metavar="PREFIX",
+                   help="as root: run student code as users PREFIX0, PREFIX1, ... (one per "
+                        "concurrent run; setup.sh creates them)")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
     p.set_defaults(func=cmd_grade)
 
@@ -140,11 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; a toolkit error is one line on stderr and exit status 2."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):  # a terminal that cannot show ✗ or é
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (config.ConfigError, late_policy.MetadataError, runner.GradingError) as exc:
-        print(f"autograder: error: {exc}", file=sys.stderr)
+    except (config.ConfigError, late_policy.MetadataError, runner.GradingError,
+            JailError) as exc:
+        say(f"autograder: error: {exc}", file=sys.stderr)
         return 2
 
 

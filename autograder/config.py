@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from autograder.sandbox import Limits
+from autograder.sandbox.limits import Allowlist, Limits
 
 HOME = Path(os.environ.get("AUTOGRADER_HOME", Path(__file__).resolve().parent.parent))
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -72,6 +72,7 @@ class Assignment:
     points: dict[str, float] = field(default_factory=dict)
     visibility: dict[str, str] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    grader_objects: Allowlist = field(default_factory=Allowlist)
     sentences: tuple[int, int] = (10, 20)
     questions: tuple[Question, ...] = ()
     songs: tuple[str, ...] = ()
@@ -132,8 +133,8 @@ def parse(name: str, root: Path, data: Any) -> Assignment:
     where = "assignment.yaml"
     data = _mapping(data, where)
     _keys(data, where, required={"title", "kind", "files", "due", "timezone"},
-          optional={"points", "visibility", "late_policy", "limits", "sentences",
-                    "questions", "songs"})
+          optional={"points", "visibility", "late_policy", "limits", "grader_objects",
+                    "sentences", "questions", "songs"})
     kind = _choice(data["kind"], KINDS, f"{where}: kind")
     files = tuple(str(f) for f in _list(data["files"], f"{where}: files"))
     common = {
@@ -147,7 +148,8 @@ def parse(name: str, root: Path, data: Any) -> Assignment:
     if "points" not in data:
         raise ConfigError(f"{where}: missing key 'points' (required for a programming assignment)")
     return Assignment(**common, points=_points(data["points"], files, where),
-                      visibility=_visibility(data.get("visibility", {}), where))
+                      visibility=_visibility(data.get("visibility", {}), where),
+                      grader_objects=_allowlist(data.get("grader_objects", {}), where))
 
 
 def _points(data: Any, files: tuple[str, ...], where: str) -> dict[str, float]:
@@ -160,6 +162,20 @@ def _points(data: Any, files: tuple[str, ...], where: str) -> dict[str, float]:
                               f"in files ({', '.join(sorted(modules))})")
         points[str(target)] = _number(value, f"{where}: points: {target}")
     return points
+
+
+def _allowlist(data: Any, where: str) -> Allowlist:
+    """What student code may do with the grader's objects (``grader_objects``)."""
+    where = f"{where}: grader_objects"
+    data = _mapping(data, where)
+    _keys(data, where, required=set(), optional={"methods", "attributes", "settable"})
+    names = {key: frozenset(str(n) for n in _list(data.get(key, []), f"{where}: {key}"))
+             for key in ("methods", "attributes", "settable")}
+    for key, values in names.items():
+        bad = sorted(n for n in values if not n.isidentifier() or n.startswith("_"))
+        if bad:
+            raise ConfigError(f"{where}: {key}: {bad[0]!r} is not a public attribute name")
+    return Allowlist(**names)
 
 
 def _visibility(data: Any, where: str) -> dict[str, str]:

@@ -72,3 +72,28 @@ def locate(submission: Path, expected: Sequence[str]) -> Located:
             message += f" (files received: {names})"
         result.missing[module] = message + "."
     return result
+
+
+def read_sources(files: dict[str, Path], max_kb: int) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The located files' contents as UTF-8 source, and a message for each file too large
+    to grade (read no further than the cap: a 1 GB upload costs nothing)."""
+    sources, problems = {}, {}
+    for module, path in files.items():
+        size = path.stat().st_size
+        if size > max_kb * 1024:
+            problems[module] = (f"{path.name} is {size / 2**20:.1f} MB; source files over "
+                                f"{max_kb} KB are not graded. Upload the .py file itself.")
+            continue
+        sources[module] = as_utf8(path.read_bytes())
+    return sources, problems
+
+
+def as_utf8(source: bytes) -> bytes:
+    """Python source as UTF-8: a file saved as Windows-1252 (an accent in a comment) would
+    otherwise not import at all."""
+    try:
+        source.decode("utf-8")
+    except UnicodeDecodeError:
+        if b"coding" not in source[:200]:
+            return source.decode("cp1252", errors="replace").encode("utf-8")
+    return source

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -22,6 +23,7 @@ PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
 EPOCH = (1980, 1, 1, 0, 0, 0)
 SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"  # the system python3 and useradd
+LOCAL_ROOTS = Path("/var/lib/autograder-tests")  # as root: where install_locally's layouts go
 REQUIREMENTS = ["numpy>=1.24", "pytest>=7.4", "hypothesis>=6.80", "pyyaml>=6.0",
                 "pysbd>=0.3.4", "tzdata>=2024.1", "tqdm>=4.66"]
 PYTEST_INI = """[pytest]
@@ -103,15 +105,35 @@ def write_zip(path: Path, entries: dict[str, bytes]) -> Path:
     return path
 
 
+def local_root(prefix: str) -> Path:
+    """A fresh folder for :func:`install_locally` that only root can write above: setup.sh
+    refuses a layout under a world-writable folder such as /tmp (pytest, as root, would load
+    a planted conftest.py). Without root, a folder in your own cache."""
+    if os.geteuid() == 0:
+        parent = LOCAL_ROOTS
+        parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(parent, 0o755)
+    else:
+        parent = Path.home() / ".cache" / "autograder-tests"
+        parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
 def install_locally(assignment: config.Assignment, root: Path) -> Path:
     """Lay out ``root`` as Gradescope's /autograder: the autograder zip unpacked into
     ``source/`` and its setup.sh run with the system python3, as on Gradescope's image.
-    Tests and benchmarks run the real ``run_autograder`` there."""
+    Tests and benchmarks run the real ``run_autograder`` there (see :func:`local_root`)."""
     root.mkdir(parents=True, exist_ok=True)
-    os.chmod(root, 0o755)  # the sandbox user must be able to reach the venv
-    zip_path = build_release(assignment, root / "dist")[1]
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(root / "source")
+    os.chmod(root, 0o755)  # the sandbox users must be able to reach the venv
+    (root / "source").mkdir(exist_ok=True)
+    os.chmod(root / "source", 0o700)  # private until setup.sh has locked the secrets away
+    # The zip holds the reference and the hidden tests: build it where no one else can
+    # read it, and leave no copy behind.
+    with tempfile.TemporaryDirectory(prefix="autograder-zip-") as private:
+        zip_path = write_zip(Path(private) / f"{assignment.name}-gradescope.zip",
+                             gradescope_files(assignment))
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(root / "source")
     for script in ("setup.sh", "run_autograder"):
         os.chmod(root / "source" / script, 0o755)  # extractall drops the modes
     done = subprocess.run(["bash", str(root / "source" / "setup.sh")], capture_output=True,

@@ -26,9 +26,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from autograder.config import Assignment, load_path
-from autograder.locate import locate
-from autograder.protocol import decode
-from autograder.sandbox import Sandbox, StudentCodeError
+from autograder.locate import locate, read_sources
+from autograder.sandbox.broker import Sandbox, SandboxError
+from autograder.sandbox.errors import StudentCodeError
+from autograder.sandbox.protocol import decode
 
 HYPOTHESIS_PROFILE = "autograder"
 settings.register_profile(
@@ -107,23 +108,29 @@ def load_reference(assignment: Assignment) -> Reference:
 
 
 class GradingSession:
-    """One grading run as a pytest plugin: owns the sandbox and the outcomes."""
+    """One grading run as a pytest plugin: owns the sandbox and the outcomes.
+
+    With the reference (a real grading), each contract name is graded with the
+    reference versions of the names it calls; then every name that called others
+    is checked once more with the student's own versions, wherever those passed on
+    their own, so that circular definitions earn nothing."""
 
     def __init__(self, assignment: Assignment, files: dict[str, Path],
-                 missing: dict[str, str], reference: bool, user: str | None = None) -> None:
+                 missing: dict[str, str], reference: bool, pool: str | None = None) -> None:
         self.assignment = assignment
-        self.missing = missing
+        sources, problems = read_sources(files, assignment.limits.source_kb)
+        self.missing = missing | problems
         self.reference = load_reference(assignment) if reference else None
-        self.sandbox = Sandbox(files, assignment.contract,
-                               self._resolve if reference else None, assignment.limits, user)
+        solutions = None
+        if reference:
+            solutions = {p.stem: p.read_bytes()
+                         for p in sorted(assignment.solutions_dir.glob("*.py"))}
+        self.sandbox = Sandbox(sources, assignment.contract, solutions, assignment.limits,
+                               pool, assignment.grader_objects)
+        self.sandbox.own = not reference  # a student's own copy: their code all the way down
         self.outcomes: dict[str, TestOutcome] = {}
         self.import_errors: dict[str, str | None] = {}
-
-    def _resolve(self, target: str) -> Any:
-        if target not in self.assignment.points:
-            raise LookupError(f"{target} is not part of the contract")
-        module, name = target.split(".", 1)
-        return getattr(getattr(self.reference, module), name)
+        self.own_pass = False
 
     # -- fixtures -----------------------------------------------------------------
     @pytest.fixture(scope="session")
@@ -169,12 +176,55 @@ class GradingSession:
         for outcome in self.outcomes.values():
             share = outcome.weight / totals[outcome.target]
             outcome.max_score = self.assignment.points[outcome.target] * share
+        order = {target: i for i, target in enumerate(self.assignment.points)}
+        items.sort(key=lambda item: order[self.outcomes[item.nodeid].target])  # stable
+        self.sandbox.begin(dict.fromkeys(self.outcomes[i.nodeid].target for i in items))
+
+    def pytest_sessionstart(self) -> None:
+        """Import the submission once; stop the session if the sandbox cannot run."""
+        try:
+            self.sandbox.start()
+        except SandboxError as exc:
+            pytest.exit(str(exc), returncode=3)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        """Run every test once, each contract name in a process of its own; then check
+        again, with the student's own functions, the names that called others."""
+        if session.config.option.collectonly:
+            return True
+        self._run(session, session.items)
+        recheck = self.names_to_recheck()
+        again = [item for item in session.items if self.outcomes[item.nodeid].passed
+                 and self.outcomes[item.nodeid].target in recheck]
+        if again:
+            self.own_pass = True
+            self.sandbox.start_own_pass(recheck)
+            self._run(session, again)
+        return True
+
+    @staticmethod
+    def _run(session: pytest.Session, items: list[pytest.Item]) -> None:
+        for i, item in enumerate(items):
+            item.config.hook.pytest_runtest_protocol(
+                item=item, nextitem=items[i + 1] if i + 1 < len(items) else None)
+            if session.shouldfail or session.shouldstop:
+                raise session.Interrupted(str(session.shouldfail or session.shouldstop))
+
+    def names_to_recheck(self) -> set[str]:
+        """Names that called other contract names, each of which passed all its tests."""
+        passed: dict[str, bool] = {}
+        for outcome in self.outcomes.values():
+            passed[outcome.target] = passed.get(outcome.target, True) and outcome.passed
+        return {name for name, used in self.sandbox.reached.items()
+                if used and all(passed.get(other, False) for other in used)}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Fail fast when the graded file is missing or cannot be imported."""
         self.sandbox.take_output()
         target = self.outcomes[item.nodeid].target
+        self.sandbox.enter(target)
         if target in self.sandbox.broken:  # an untouched stub, or a call that hung or crashed
             pytest.fail(str(self.sandbox.broken[target]), pytrace=False)
         module = target.split(".", 1)[0]
@@ -199,11 +249,19 @@ class GradingSession:
             return
         if report.when == "teardown" and outcome.message:
             return
-        outcome.passed = report.passed and report.when == "call"
+        passed = report.passed and report.when == "call"
+        message = ""
         if call.excinfo is not None:
-            outcome.message = failure_message(call.excinfo.value)
+            message = failure_message(call.excinfo.value)
         elif report.skipped:
-            outcome.message = "skipped"
+            message = "skipped"
+        if self.own_pass and not passed:
+            used = ", ".join(sorted(self.sandbox.reached.get(outcome.target, ())))
+            message = (f"{outcome.target} passes with the grader's versions of {used}, but not "
+                       f"with your own, which pass on their own. Do your functions call each "
+                       f"other in a circle (A calls B, and B calls A)?\n{message}")
+        if not self.own_pass or not passed:
+            outcome.passed, outcome.message = passed, message
         printed = self.sandbox.take_output()
         if printed.strip():
             outcome.output = printed[:OUTPUT_CAP] + ("\n[...]" if len(printed) > OUTPUT_CAP else "")

@@ -2,7 +2,9 @@
 
 One :class:`Row` per test (or rubric item). The top-level ``score`` is the sum
 of the rows after the late penalty, which also appears as its own row and in
-``extra_data.late``.
+``extra_data.late``. Every string of the document and of a grades CSV goes
+through :mod:`autograder.sanitize` first: student output never reaches a file or a
+terminal with escape sequences or invalid Unicode in it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder import sanitize
 from autograder.late_policy import Lateness
 
 RESULTS_CAP = 900_000  # bytes; Gradescope's limit is 1 MB
@@ -51,7 +54,8 @@ class Row:
 
 def build(rows: list[Row], lateness: Lateness | None, summary: str = "",
           extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The results.json document for ``rows``, with the late penalty applied."""
+    """The results.json document for ``rows``, with the late penalty applied and every
+    string sanitized (before fitting, since an escaped control character is longer)."""
     raw = sum(r.score for r in rows)
     tests = [r.to_json() for r in rows]
     extra_data: dict[str, Any] = dict(extra or {})
@@ -66,14 +70,14 @@ def build(rows: list[Row], lateness: Lateness | None, summary: str = "",
         tests.append(Row("Late penalty", -penalty, 0.0, ["late_policy"],
                          output=lateness.describe(penalty),
                          status="passed" if penalty == 0 else "failed").to_json())
-    document = {
+    document = sanitize.clean_tree({
         "score": round(max(0.0, raw - penalty), 4),
         "output": summary,
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
         "extra_data": extra_data,
-    }
+    })
     return _fit(document)
 
 
@@ -89,7 +93,8 @@ def _fit(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_atomic(path: Path, document: dict[str, Any]) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename."""
+    """Write JSON to ``path`` through a temporary file and a rename. Documents come
+    from :func:`build`, already sanitized; the file itself is plain ASCII."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
@@ -143,8 +148,9 @@ def table(document: dict[str, Any], title: str = "") -> str:
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write dictionaries with the same keys as a CSV file."""
+    """Write dictionaries with the same keys as a CSV file, every text sanitized."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    rows = sanitize.clean_tree(rows)
     with open(path, "w", newline="", encoding="utf-8") as f:
         columns = list(dict.fromkeys(key for row in rows for key in row)) or ["submission"]
         writer = csv.DictWriter(f, fieldnames=columns, restval="")

@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ class GradingError(Exception):
 
 
 def grade(assignment: config.Assignment, submission: Path, metadata: dict | None = None,
-          user: str | None = None) -> dict[str, Any]:
+          pool: str | None = None) -> dict[str, Any]:
     """Grade ``submission`` (a folder) and return the results.json document."""
     lateness = None
     if metadata is not None:
@@ -31,22 +32,27 @@ def grade(assignment: config.Assignment, submission: Path, metadata: dict | None
     if assignment.kind == "written":
         rows, summary = written.grade(assignment, submission)
     else:
-        rows, summary = run_tests(assignment, submission, user)
+        rows, summary = run_tests(assignment, submission, pool)
     return results.build(rows, lateness, summary, {"assignment": assignment.name})
 
 
 def run_tests(assignment: config.Assignment, submission: Path,
-              user: str | None = None) -> tuple[list[results.Row], str]:
-    """Run every test group of the assignment against the submission."""
+              pool: str | None = None) -> tuple[list[results.Row], str]:
+    """Run every test group of the assignment against the submission. The pytest
+    session loads only our plugin and the assignment's tests: no plugin autoload, no
+    configuration file, and no conftest.py above the tests folder."""
     found = locate(submission, assignment.files)
-    session = GradingSession(assignment, found.files, found.missing, reference=True, user=user)
+    session = GradingSession(assignment, found.files, found.missing, reference=True, pool=pool)
+    if session.sandbox.jail.warning:
+        print(session.sandbox.jail.warning, file=sys.stderr)
     paths = [str(assignment.tests_dir / g) for g in sorted(assignment.visibility)
              if (assignment.tests_dir / g).is_dir()]
     args = [*paths, "-q", "-p", "autograder.plugin", "-p", "no:cacheprovider",
-            "--import-mode=importlib", "--rootdir", str(assignment.root),
-            "-c", os.devnull, "--tb=no", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+            "--import-mode=importlib", "--rootdir", str(assignment.tests_dir),
+            "--confcutdir", str(assignment.tests_dir), "-c", os.devnull, "--tb=no",
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     log = io.StringIO()
-    with contextlib.redirect_stdout(log):
+    with contextlib.redirect_stdout(log), _environment(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"):
         code = pytest.main(args, plugins=[session])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not session.outcomes:
         tail = " | ".join(line for line in log.getvalue().splitlines()[-3:] if line.strip())
@@ -66,6 +72,21 @@ def run_tests(assignment: config.Assignment, submission: Path,
         rows.insert(0, results.Row("Submitted files", 0.0, 0.0, ["files"],
                                    output="\n".join(notes), status="passed"))
     return rows, summary_text(rows)
+
+
+@contextlib.contextmanager
+def _environment(**values: str):
+    """Set environment variables for the duration of the block."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def summary_text(rows: list[results.Row]) -> str:

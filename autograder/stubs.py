@@ -20,8 +20,8 @@ import yaml
 
 from autograder import config
 from autograder.plugin import load_reference
-from autograder.protocol import encode
-from autograder.sandbox import STUB_MARK
+from autograder.sandbox.errors import STUB_MARK
+from autograder.sandbox.protocol import encode
 
 _BEGIN = re.compile(r"^(\s*)(?:#|<!--)\s*BEGIN SOLUTION")
 _END = re.compile(r"^\s*(?:#|<!--)\s*END SOLUTION")

@@ -96,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     gradescope = None
     if args.run_autograder:
-        root = Path(tempfile.mkdtemp(prefix="bench-autograder-", dir="/tmp"))
+        root = packaging.local_root("bench-autograder-")
         gradescope = packaging.install_locally(config.load(args.assignment), root)
     submissions = args.submissions or [ROOT / "solutions" / "optimization",
                                        ROOT / "student_template" / "optimization"]

@@ -1,10 +1,10 @@
 """Shared fixtures for the toolkit's own tests."""
 
 import os
+import pwd
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from autograder import config, packaging
 
 ROOT = Path(__file__).resolve().parent.parent
 PATH = packaging.SYSTEM_PATH
+SANDBOX_POOL, POOL_SIZE = "autograder-sb", 16  # setup.sh's users autograder-sb0..15
 
 
 def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -31,19 +32,25 @@ def jobs() -> int:
 
 
 def can_run_as_root() -> bool:
-    """Whether this machine lets the tests create the sandbox user (root, useradd)."""
+    """Whether this machine lets the tests create the sandbox users (root, useradd)."""
     return (os.geteuid() == 0 and shutil.which("useradd", path=PATH) is not None
             and Path("/usr/bin/python3").exists())
 
 
+def pool_uids() -> set[int]:
+    """The uids of the sandbox pool users that exist on this machine."""
+    pool = {f"{SANDBOX_POOL}{i}" for i in range(POOL_SIZE)}
+    return {user.pw_uid for user in pwd.getpwall() if user.pw_name in pool}
+
+
 def fake_autograder(name: str) -> Path:
-    """A fake /autograder: the release zip unpacked into source/ and the real setup.sh run."""
-    root = Path(tempfile.mkdtemp(prefix="fake-autograder-", dir="/tmp"))
-    return packaging.install_locally(config.load(name), root)
+    """A fake /autograder: the release zip unpacked into source/ and the real setup.sh run,
+    in a folder only root can write above (as root: under /var/lib/autograder-tests)."""
+    return packaging.install_locally(config.load(name), packaging.local_root("fake-autograder-"))
 
 
 def run_autograder(root: Path, build_submission, metadata: Path | None = None,
-                   as_user: str | None = None) -> tuple[Path, float]:
+                   as_user: str | None = None, env: dict | None = None) -> tuple[Path, float]:
     """Run the real run_autograder on a fresh submission; (results path, wall seconds)."""
     shutil.rmtree(root / "submission", ignore_errors=True)
     shutil.rmtree(root / "results", ignore_errors=True)
@@ -53,6 +60,7 @@ def run_autograder(root: Path, build_submission, metadata: Path | None = None,
         shutil.copy(metadata, root / "submission_metadata.json")
     start = time.monotonic()
     subprocess.run(["bash", str(root / "source" / "run_autograder")], timeout=900,
-                   env={"PATH": PATH, "AUTOGRADER_ROOT": str(root)}, capture_output=True,
+                   env={"PATH": PATH, "AUTOGRADER_ROOT": str(root), **(env or {})},
+                   capture_output=True,
                    user=as_user, check=False)
     return root / "results" / "results.json", time.monotonic() - start

@@ -7,7 +7,7 @@ import zipfile
 
 from conftest import ROOT, run_cli
 
-EXPORT = ROOT.parent / "shared" / "fixtures" / "gradescope_export" / "submission_metadata.yml"
+EXPORT = ROOT / "tests" / "fixtures" / "gradescope_export" / "submission_metadata.yml"
 EXEMPLAR = ROOT / "solutions" / "song_contest" / "responses.md"
 
 

@@ -8,17 +8,17 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, can_run_as_root, fake_autograder, run_autograder, run_cli
+from autograder import packaging
+
+from conftest import ROOT, can_run_as_root, fake_autograder, pool_uids, run_autograder, run_cli
 from corpus import Edit, write_submission
 
-SANDBOX_USER = "autograder-student"
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "gradescope"
+FIXTURES = ROOT / "tests" / "fixtures" / "gradescope"
 ALL = ("losses", "optimizers", "schedules", "regularization", "training", "layers")
 L, OPT, S, R, T, Y = (f"{m}.py" for m in ALL)
 
@@ -138,7 +138,7 @@ def check_result(result_path, attacked, elapsed, must_lose=True):
     return result
 
 
-def leftover_processes(user=None):
+def leftover_processes(uids=()):
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -151,7 +151,7 @@ def leftover_processes(user=None):
             continue
         if state == "Z":  # already dead, waiting for a parent outside the grader to reap it
             continue
-        if "98765" in cmdline or "autograder.worker" in cmdline or user is not None and owner == user:
+        if "98765" in cmdline or "autograder.worker" in cmdline or owner in uids:
             found.append(cmdline)
     return found
 
@@ -164,7 +164,7 @@ CASES = sorted(HOSTILE) + ["binary_garbage", "missing_file", "nested_folder"]
 def gradescope_root():
     """A fake /autograder, built by unzipping the release and running the real setup.sh."""
     if not can_run_as_root():
-        pytest.skip("needs root and useradd to create the sandbox user")
+        pytest.skip("needs root and useradd to create the sandbox users")
     root = fake_autograder("optimization")
     yield root
     shutil.rmtree(root, ignore_errors=True)
@@ -172,7 +172,7 @@ def gradescope_root():
 
 def copy_layout(gradescope_root, kind):
     """Another fake /autograder with its own copy of source/, sharing the installed venv."""
-    root = Path(tempfile.mkdtemp(prefix=f"fake-autograder-{kind}-", dir="/tmp"))
+    root = packaging.local_root(f"fake-autograder-{kind}-")
     os.chmod(root, 0o755)
     shutil.copytree(gradescope_root / "source", root / "source", symlinks=True)
     (root / "venv").symlink_to(gradescope_root / "venv")
@@ -193,8 +193,7 @@ def test_hostile_submission_as_root(gradescope_root, name):
     result = check_result(results_path, attacked, elapsed, must_lose)
     if name == "nested_folder":
         assert result["score"] == 100
-    uid = int(subprocess.run(["id", "-u", SANDBOX_USER], capture_output=True, text=True).stdout)
-    assert leftover_processes(uid) == []
+    assert leftover_processes(pool_uids()) == []
     if name == "reads_reference_and_hidden_tests":
         outputs = "\n".join(t["output"] for t in result["tests"])
         assert "Permission denied" in outputs
@@ -250,3 +249,88 @@ def test_run_autograder_always_writes_results(gradescope_root):
     assert result["score"] == 0
     assert "unknown key 'pionts'" in result["output"]
     shutil.rmtree(root, ignore_errors=True)
+
+
+# -- what the student's process can read ----------------------------------------------
+SEARCH = '''
+def residual_forward(x, W, b):
+    import hashlib, os, time, zipfile
+    wanted = set(WANTED)
+    found, read, done = [], 0, True
+    stop = time.monotonic() + 7
+    for top in TOPS:
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = [d for d in dirs if os.path.join(folder, d) not in ("/proc", "/sys", "/dev")]
+            for name in files:
+                if time.monotonic() > stop:
+                    done = False
+                    break
+                path = os.path.join(folder, name)
+                try:
+                    if os.path.getsize(path) > 4_000_000:
+                        continue
+                    data = open(path, "rb").read()
+                except OSError:
+                    continue
+                read += 1
+                texts = [data]
+                if name.endswith(".zip"):
+                    try:
+                        archive = zipfile.ZipFile(path)
+                        texts = [archive.read(n) for n in archive.namelist()[:500]]
+                    except Exception:
+                        pass
+                for text in texts:
+                    for line in text.splitlines():
+                        if hashlib.sha256(line.strip()).hexdigest() in wanted:
+                            found.append(path)
+                            break
+    print("SEARCH", "done" if done else "cut", read, "files read; found in:", sorted(set(found))[:20])
+    x = np.asarray(x, dtype=float)
+    return x + np.maximum(x @ np.asarray(W, dtype=float) + np.asarray(b, dtype=float), 0.0)
+'''
+
+
+def secret_line_hashes():
+    """sha256 of every distinctive line of the reference and the hidden tests that no
+    student-visible file holds (the stubs and public tests are fair game)."""
+    import hashlib
+
+    def lines(paths):
+        return {ln.strip() for p in paths for ln in p.read_bytes().splitlines()}
+
+    visible = lines([*(ROOT / "student_template" / "optimization").glob("*.py"),
+                     *(ROOT / "assignments" / "optimization" / "tests" / "public").glob("*")])
+    secret = lines([*(ROOT / "solutions" / "optimization").glob("*.py"),
+                    *(ROOT / "assignments" / "optimization" / "tests" / "hidden").glob("*.py")])
+    return sorted(hashlib.sha256(ln).hexdigest() for ln in secret - visible if len(ln) >= 30)
+
+
+@pytest.mark.parametrize("namespaces", [True, False], ids=["bubblewrap", "pool-users-only"])
+def test_the_worker_can_read_no_secret(gradescope_root, namespaces):
+    """Student code searches what it can read for any line of the reference or the hidden
+    tests: everything in its view under bubblewrap, the grading layout and the shared temp
+    folders without it (the rest of this machine is not part of Gradescope's image)."""
+    hashes = secret_line_hashes()
+    assert len(hashes) > 300
+    tops = ["/"] if namespaces else [str(gradescope_root), "/tmp", "/var/tmp", "/dev/shm"]
+
+    def builder(dest):
+        write_submission(dest)
+        path = dest / Y
+        source = path.read_text()
+        start = source.index("def residual_forward(")
+        end = source.index("def residual_backward(")
+        path.write_text(source[:start] + f"WANTED = {hashes!r}\nTOPS = {tops!r}\n"
+                        + SEARCH + "\n\n" + source[end:])
+
+    env = {} if namespaces else {"AUTOGRADER_NO_BWRAP": "1"}
+    results_path, _ = run_autograder(gradescope_root, builder, FIXTURES / "on_time.json", env=env)
+    outputs = "\n".join(t["output"] for t in json.loads(results_path.read_text())["tests"])
+    searches = [line for line in outputs.splitlines() if line.startswith("SEARCH")]
+    assert searches, outputs[:2000]
+    for line in searches:
+        assert "found in: []" in line, line
+        assert int(line.split()[2]) > 0, line  # it did read files (its own, at least)
+    if namespaces:
+        assert any("SEARCH done" in line for line in searches), searches

@@ -9,7 +9,7 @@ import pytest
 from autograder import config, late_policy, results
 from autograder.config import LatePolicy
 
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "gradescope"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "gradescope"
 NY = config.zoneinfo.ZoneInfo("America/New_York")
 SEPT_DUE = dt.datetime(2024, 9, 20, 23, 59, tzinfo=NY)
 POLICY = LatePolicy(points_per_day=3)

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis.extra import numpy as hnp
 
-from autograder.protocol import ProtocolError, SeededRNG, decode, encode
+from autograder.sandbox.protocol import ProtocolError, SeededRNG, decode, encode
 
 
 def no_handles(obj):

@@ -120,7 +120,7 @@ def test_song_contest_through_run_autograder(tmp_path):
     if not can_run_as_root():
         pytest.skip("needs root and useradd to run setup.sh as on Gradescope")
     root = fake_autograder("song_contest")
-    fixtures = ROOT.parent / "shared" / "fixtures" / "gradescope"
+    fixtures = ROOT / "tests" / "fixtures" / "gradescope"
 
     def submit(dest):
         dest.mkdir(parents=True)

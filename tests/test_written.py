@@ -17,7 +17,7 @@ from conftest import ROOT, run_cli
 CORPUS = yaml.safe_load((Path(__file__).with_name("sentences.yaml")).read_text())
 SONG = config.load("song_contest")
 EXEMPLAR = (ROOT / "solutions/song_contest/responses.md").read_text()
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "gradescope"
+FIXTURES = ROOT / "tests" / "fixtures" / "gradescope"
 
 
 def test_sentence_corpus_accuracy():

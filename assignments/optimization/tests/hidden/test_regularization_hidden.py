@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from autograder import strategies as S
 from autograder.checks import as_array, assert_close, fail
 from autograder.plugin import grades
-from autograder.protocol import SeededRNG
+from autograder.sandbox.protocol import SeededRNG
 
 WEIGHTS = S.arrays().map(lambda w: np.where(np.abs(w) < 2, 0.0, w))  # zeros: sign(0) == 0
 LAM = S.floats(0, 5)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from autograder import strategies as S
 from autograder.checks import as_array, assert_close, expect_error, fail, numeric_gradient
 from autograder.plugin import grades
-from autograder.protocol import SeededRNG
+from autograder.sandbox.protocol import SeededRNG
 
 
 @grades("regularization.l2_penalty_grad")

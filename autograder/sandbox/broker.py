@@ -1,0 +1,540 @@
+"""The trusted side of the sandbox: one grading run's processes, capabilities and routing.
+
+A :class:`Sandbox` owns three kinds of confined process (:mod:`.process`): the
+student's zygote, which imports the submission once; one child of it per contract
+name, which runs that name's tests and is killed when they end; and the reference
+process, started on first use, which runs the reference functions the student's
+code calls. The grader itself never runs reference code with the student's
+arguments.
+
+The broker decides, for one graded call at a time, what the student's code may
+reach. A call from a test opens a :class:`Context` on a stack:
+
+- the reference names its code may call: every contract name but the graded one;
+- the handles each process may use: the objects given to it in this context.
+
+Callbacks nested inside the call stay in its context; nothing is served at import
+time; when the call returns, every handle made in it dies. On the grader's own
+objects (the tests' optimizers and callbacks) and on reference objects, only the
+operations in the assignment's allowlist exist. Arguments that are arrays travel in
+a shared arena that the grader reads back after the call: whether an argument was
+modified is seen here, never reported by the student's process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.sandbox import jail as jails
+from autograder.sandbox import protocol as wire
+from autograder.sandbox.errors import StudentCodeError, StudentCrashed, StudentRaised, StudentTimeout
+from autograder.sandbox.limits import Allowlist, Limits
+from autograder.sandbox.process import ARENA_BYTES, Child, Confined, ProcessGone, death_reason
+
+MAX_ZYGOTE_RESTARTS = 3
+MAX_NESTING = 24  # callbacks inside callbacks, between the processes of one graded call
+
+
+@dataclass
+class Context:
+    """The capabilities of one graded call."""
+
+    graded: str
+    own: bool
+    grants: dict[str, set[tuple[str, int]]] = field(
+        default_factory=lambda: {"worker": set(), "reference": set()})
+    grader_ids: list[int] = field(default_factory=list)
+    reference_ids: list[int] = field(default_factory=list)
+
+
+class SandboxError(Exception):
+    """The sandbox cannot run at all (not the submission's fault)."""
+
+
+class Refused(Exception):
+    """A request the broker does not serve; the asking code sees it as an error."""
+
+
+class PeerFailed(Exception):
+    """The channel to one process failed: it timed out, died or broke the protocol."""
+
+    def __init__(self, role: str, cause: BaseException) -> None:
+        super().__init__(f"{role}: {type(cause).__name__}")
+        self.role = role
+        self.cause = cause
+
+
+class ReferenceFailed(Exception):
+    """The reference process hung or died while serving the student's call."""
+
+    def __init__(self, target: str, exc: BaseException) -> None:
+        self.timed_out = isinstance(exc, wire.ChannelTimeout)
+        what = "did not finish in the time the call had left" if self.timed_out else \
+            death_reason(exc)
+        super().__init__(f"your code called the grader's {target}, which {what}")
+
+
+class Sandbox:
+    """The processes of one grading run, and the broker between them and the tests."""
+
+    def __init__(self, files: dict[str, bytes], contract: dict[str, list[str]],
+                 reference: dict[str, bytes] | None = None, limits: Limits | None = None,
+                 pool: str | None = None, allow: Allowlist | None = None) -> None:
+        self.contract = contract
+        self.names = [f"{m}.{n}" for m, names in contract.items() for n in names]
+        self.limits = limits or Limits()
+        self.allow = allow or Allowlist()
+        self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+        self.jail = jails.open_jail(pool)
+        self.zygote = Confined(self.jail, "worker", files, contract, self.limits, self.scratch)
+        self.reference = None if reference is None else \
+            Confined(self.jail, "reference", reference, contract, self.limits, self.scratch)
+        self.import_errors: dict[str, StudentCodeError] | None = None
+        self.restarts = 0
+        self.child: Child | None = None
+        self.name: str | None = None
+        self.serial = 0
+        self.contexts: list[Context] = []
+        self.nesting = 0
+        self.grader_objects = wire.Registry("grader")
+        self.broken: dict[str, StudentCodeError] = {}
+        self.reached: dict[str, set[str]] = {}
+        self.own = False  # the "own program" pass: neighbours are the student's own
+        self.plan: list[str] = []
+        self.spent: dict[str, float] = {}
+        self.shares: dict[str, float] = {}
+        self.output: list[str] = []
+        self.last_reply: dict = {}
+
+    # -- imports and names -----------------------------------------------------------
+    def load(self, module: str) -> None:
+        """Raise the import error of the student's ``module``, if it had one."""
+        if self.import_errors is None:
+            self._start_zygote()
+        if module in self.import_errors:
+            raise self.import_errors[module]
+
+    def start(self) -> None:
+        """Start the zygote and import the submission; :class:`SandboxError` when the
+        sandbox itself cannot run (a toolkit problem, not the student's)."""
+        if self.import_errors is None:
+            self._start_zygote()
+
+    def _start_zygote(self) -> None:
+        """Start the zygote and import every file once, each within the import timeout."""
+        errors: dict[str, StudentCodeError] = dict(self.import_errors or {})
+        self.import_errors = errors
+        unavailable = {m: str(e).splitlines()[0] for m, e in errors.items()}
+        self.zygote.unavailable = unavailable
+        self.zygote.stop()
+        try:
+            self.zygote.start()
+        except ProcessGone as exc:
+            raise SandboxError(f"the sandbox could not start Python: it {exc}") from None
+        for module in self.zygote.paths:
+            if module in errors:
+                continue
+            try:
+                answer = self.zygote.ask(wire.request(wire.LOAD, module=module),
+                                         self.limits.import_timeout)
+            except ProcessGone as exc:
+                kind = StudentTimeout if exc.timed_out else StudentCrashed
+                errors[module] = kind(f"importing {module}.py {exc}" + (
+                    " (code at the top level of the file runs at import time: a loop "
+                    "or a sleep there?)" if exc.timed_out else ""))
+                self._start_zygote()
+                return
+            if "error" in answer:
+                info = answer["error"] if isinstance(answer["error"], dict) else {}
+                errors[module] = StudentRaised(f"importing {module}.py", info)
+        self.zygote.end_children()  # anything the imports started does not outlive them
+
+    def begin(self, plan: Iterable[str]) -> None:
+        """The contract names about to be graded, in order (for fair time shares)."""
+        self.plan = list(plan)
+
+    def enter(self, name: str) -> None:
+        """Give contract name ``name`` a fresh process of its own (and its share of time)."""
+        if self.name == name and self.child is not None:
+            return
+        self._end_child()
+        self.name = name
+        if name not in self.shares:
+            used = sum(self.spent.values())
+            left = [n for n in self.plan if n not in self.shares] or [name]
+            self.shares[name] = max(self.limits.total_seconds - used, 0.0) / len(left)
+            self.spent.setdefault(name, 0.0)
+
+    def start_own_pass(self, names: Iterable[str]) -> None:
+        """From now on, neighbours are the student's own; each name checked again gets a
+        fresh process and a fresh share of time."""
+        self._end_child()
+        self.own = True
+        self.name = None
+        names = list(names)
+        self.spent = dict.fromkeys(names, 0.0)
+        self.shares = dict.fromkeys(names, self.limits.total_seconds / max(len(self.plan), 1))
+
+    def _fork(self) -> Child:
+        if self.import_errors is None:
+            self._start_zygote()
+        while True:
+            try:
+                child = self.zygote.fork(self.limits.import_timeout)
+            except ProcessGone:
+                if self.restarts >= MAX_ZYGOTE_RESTARTS:
+                    raise StudentCrashed(
+                        "the process that imported your files kept dying between tests; "
+                        "code that runs at import time (a timer, a thread) must not end "
+                        "the program") from None
+                self.restarts += 1
+                self._start_zygote()
+                continue
+            self.serial += 1
+            child.generation = self.serial
+            return child
+
+    def _end_child(self) -> None:
+        if self.child is not None:
+            self.zygote.end_children()
+            self.child.close()
+            self.child = None
+
+    def take_output(self) -> str:
+        """Student output captured since the last call, then forgotten."""
+        text = "".join(self.output)
+        self.output.clear()
+        return text
+
+    def close(self) -> None:
+        """Stop every process, remove what the sandbox users left, and the scratch."""
+        self._end_child()
+        self.zygote.stop()
+        if self.reference is not None:
+            self.reference.stop()
+        self.jail.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    # -- requests from the tests -----------------------------------------------------------
+    def call(self, target: str, args: tuple, kwargs: dict) -> Any:
+        """Call the student's contract function (or class) ``module.name``."""
+        return self.request(target, wire.request(wire.CALL, target=target), args, kwargs)
+
+    def request(self, graded: str, message: dict, args: tuple = (), kwargs: dict | None = None,
+                generation: int | None = None) -> Any:
+        """Send one request that runs student code, in a context of its own, and return
+        the decoded answer. ``graded`` is the contract name the code belongs to."""
+        what = graded if message["op"] == wire.CALL else f"{graded}.{message.get('name')}"
+        if graded in self.broken:
+            raise self.broken[graded]
+        if self.name is None:
+            self.enter(graded)
+        if generation is not None and (self.child is None or generation != self.child.generation):
+            raise StudentCrashed(f"{what}: this object was lost when the process running "
+                                 f"{graded} ended (after an earlier crash or time-out)")
+        for attempt in (1, 2):
+            if self.child is None:
+                self.child = self._fork()
+            try:
+                return self._request_once(graded, what, message, args, kwargs or {})
+            except PeerFailed as exc:
+                self._end_child()
+                if attempt == 2 or message["op"] != wire.CALL:
+                    error = StudentCrashed(f"{what} {death_reason(exc.cause)}")
+                    self.broken[graded] = error
+                    raise error from None
+                # A crash is charged only once a fresh process confirms it.
+        raise AssertionError("unreachable")
+
+    def _request_once(self, graded: str, what: str, message: dict, args: tuple,
+                      kwargs: dict) -> Any:
+        name = self.name or graded
+        left = self.shares.get(name, self.limits.total_seconds) - self.spent.get(name, 0.0)
+        if left <= 0:
+            error = StudentTimeout(f"{what} was not run: {name} used up its share of the "
+                                   f"grading time ({self.shares[name]:.0f} s of student code)")
+            self.broken[graded] = error
+            raise error
+        timeout = min(self.limits.call_timeout, left)
+        context = Context(graded, self.own)
+        self.contexts.append(context)
+        started = time.monotonic()
+        try:
+            message = dict(message, own=self.own)
+            watched = self._put_arguments(message, args, kwargs, context)
+            answer = self._exchange("worker", message, started + timeout)
+            self.last_reply = {"mutated": self._mutated(watched),
+                               "warnings": [str(w)[:300] for w in answer.get("warnings", [])][:5]}
+            return self._answer(graded, what, answer, context)
+        except (PeerFailed, ReferenceFailed) as exc:
+            if isinstance(exc, PeerFailed) and isinstance(exc.cause, EOFError):
+                raise  # replayed once before it is charged
+            self._end_child()
+            cause = exc.cause if isinstance(exc, PeerFailed) else exc
+            if isinstance(exc, ReferenceFailed):
+                error: StudentCodeError = (StudentTimeout if exc.timed_out else StudentCrashed)(
+                    f"{what}: {exc}")
+            elif isinstance(cause, wire.ChannelTimeout) and timeout < self.limits.call_timeout:
+                error = StudentTimeout(f"{what} was stopped: {name} used up its share of the "
+                                       f"grading time ({self.shares[name]:.0f} s of student "
+                                       "code; is it far too slow?)")
+            elif isinstance(cause, wire.ChannelTimeout):
+                error = StudentTimeout(
+                    f"{what} did not finish within {timeout:.0f} s (an infinite loop, or a loop "
+                    "that never meets its stopping condition?)")
+            else:
+                error = StudentCrashed(f"{what} {death_reason(cause)}")
+            self.broken[graded] = error
+            raise error from None
+        finally:
+            self.spent[name] = self.spent.get(name, 0.0) + time.monotonic() - started
+            self.contexts.pop()
+            self._release(context)
+
+    def _answer(self, graded: str, what: str, answer: dict, context: Context) -> Any:
+        if "error" in answer:
+            error = StudentRaised(what, answer["error"] if isinstance(answer["error"], dict)
+                                  else {})
+            if error.is_stub:
+                self.broken[graded] = error
+            raise error
+        if answer.get("method"):
+            return wire.METHOD_MARK
+        try:
+            return wire.decode(answer.get("ok"), functools.partial(self._for_test, graded,
+                                                                    context))
+        except (wire.ProtocolError, ValueError, TypeError, LookupError) as exc:
+            raise StudentCrashed(f"{what} returned a value that could not be read: {exc}") \
+                from None
+
+    def _for_test(self, graded: str, context: Context, data: dict) -> Any:
+        """What a handle in an answer becomes for the test."""
+        if data["home"] == "worker":
+            ask = functools.partial(self._ask_object, graded, self.child.generation)
+            return wire.Proxy(ask, data)
+        if data["home"] == "grader" and ("grader", data["id"]) in context.grants["worker"]:
+            return self.grader_objects.get(data)
+        raise LookupError("it is an object of the grader's, not one your code made")
+
+    def _ask_object(self, graded: str, generation: int, message: dict, args: tuple,
+                    kwargs: dict) -> Any:
+        return self.request(graded, message, args, kwargs, generation)
+
+    # -- arguments in the arena --------------------------------------------------------------
+    def _put_arguments(self, message: dict, args: tuple, kwargs: dict,
+                       context: Context) -> list[tuple[str, int, bytes]]:
+        """Encode the arguments; top-level arrays go into the child's arena."""
+        watched: list[tuple[str, int, bytes]] = []
+        register = functools.partial(self._give, context)
+
+        def put(label: str, value: Any) -> Any:
+            if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+                data = np.ascontiguousarray(value).tobytes()
+                child = self.child
+                if child.used + len(data) <= ARENA_BYTES:
+                    offset = child.used
+                    child.arena[offset:offset + len(data)] = data
+                    child.used += (len(data) + 63) // 64 * 64
+                    watched.append((label, offset, data))
+                    return {"$": "shm", "offset": offset, "dtype": value.dtype.str,
+                            "shape": list(value.shape)}
+            return wire.encode(value, register)
+
+        message["args"] = {"$": "list", "items": [put(f"argument {i + 1}", a)
+                                                  for i, a in enumerate(args)]}
+        message["kwargs"] = {"$": "dict", "items": [[k, put(k, v)] for k, v in kwargs.items()]}
+        return watched
+
+    def _mutated(self, watched: list[tuple[str, int, bytes]]) -> list[str]:
+        arena = self.child.arena
+        return [label for label, offset, data in watched
+                if arena[offset:offset + len(data)] != data]
+
+    # -- routing ---------------------------------------------------------------------------
+    def _peer(self, role: str) -> wire.Channel:
+        if role == "worker":
+            return self.child.channel, self.child.alive
+        if self.reference.control is None:
+            self.reference.start()
+        return self.reference.control, self.reference.alive
+
+    def _exchange(self, role: str, message: dict, deadline: float) -> dict:
+        """Send ``message`` to ``role``; serve its requests until its reply comes."""
+        channel, alive = self._peer(role)
+        self._send(role, channel, message)
+        while True:
+            try:
+                answer = channel.receive(deadline, alive)
+                self._check_handles(role, answer)
+            except (wire.ChannelTimeout, EOFError, OSError, wire.ProtocolError) as exc:
+                raise PeerFailed(role, exc) from None
+            if role == "worker" and isinstance(answer.get("out"), str):
+                self.output.append(answer["out"][:8000])
+            if answer["op"] == wire.REPLY:
+                return answer
+            self._send(role, channel, self._serve(role, answer, deadline))
+
+    def _send(self, role: str, channel: wire.Channel, message: dict) -> None:
+        """Send, granting ``role`` every foreign handle the message gives it."""
+        try:
+            self._grant(role, message)
+            channel.send(message)
+        except (OSError, wire.ProtocolError) as exc:
+            raise PeerFailed(role, exc) from None
+
+    def _grant(self, role: str, message: dict) -> None:
+        if self.contexts:
+            grants = self.contexts[-1].grants[role]
+            for data in wire.handles_in(message.get("args")):
+                if data["home"] != role:
+                    grants.add((data["home"], data["id"]))
+            for data in wire.handles_in(message.get("kwargs")):
+                if data["home"] != role:
+                    grants.add((data["home"], data["id"]))
+            for data in wire.handles_in(message.get("ok")):
+                if data["home"] != role:
+                    grants.add((data["home"], data["id"]))
+
+    def _check_handles(self, role: str, message: dict) -> None:
+        """Every foreign handle ``role`` sends must have been given to it in this call."""
+        for key in ("args", "kwargs", "ok"):
+            for data in wire.handles_in(message.get(key)):
+                if data["home"] == "reference" and role == "reference" and self.contexts:
+                    self.contexts[-1].reference_ids.append(data["id"])
+                if data["home"] != role and not self._granted(role, data):
+                    raise wire.ProtocolError("it used an object that was never given to it")
+
+    def _granted(self, role: str, data: dict) -> bool:
+        key = (data["home"], data["id"])
+        return any(key in context.grants[role] for context in self.contexts)
+
+    def _serve(self, asker: str, message: dict, deadline: float) -> dict:
+        """Answer a request of a sandboxed process, within the current context."""
+        self.nesting += 1
+        try:
+            if not self.contexts:
+                raise Refused("the grader's functions and objects can only be used while one "
+                              "of your functions is being graded, not at import time")
+            if self.nesting > MAX_NESTING:
+                raise Refused(f"calls between your code and the grader's are nested more than "
+                              f"{MAX_NESTING} deep (endless recursion?)")
+            context = self.contexts[-1]
+            op = message["op"]
+            if op == wire.CALL:
+                return self._call_reference(asker, context, str(message.get("target")),
+                                            message, deadline)
+            if op not in wire.OBJECT_OPS:
+                raise Refused(f"unknown request {op!r}")
+            data = wire.check_handle(message.get("handle") or {})
+            if data["home"] == asker or not self._granted(asker, data):
+                raise Refused("this object is not yours to use here (it belonged to an "
+                              "earlier call, or was never given to your code)")
+            name = str(message.get("name", ""))
+            if data["home"] != "worker":
+                self._check_allowed(op, name, data)
+            forward = wire.request(op, handle=data, name=name, args=message.get("args"),
+                                   kwargs=message.get("kwargs"), own=context.own)
+            if data["home"] == "grader":
+                return self._serve_grader_object(data, op, name, message)
+            if data["home"] == "reference":
+                return self._on_reference(f"{data['type']}.{name}", forward, deadline)
+            return self._exchange("worker", forward, deadline)
+        except Refused as exc:
+            return wire.reply(error={"types": ["PermissionError"], "message": str(exc)})
+        except wire.ProtocolError as exc:
+            return wire.reply(error={"types": ["ValueError"], "message": str(exc)})
+        finally:
+            self.nesting -= 1
+
+    def _call_reference(self, asker: str, context: Context, target: str, message: dict,
+                        deadline: float) -> dict:
+        if asker != "worker" or context.own or self.reference is None:
+            raise Refused(f"the grader's {target} is not available here")
+        if target not in self.names:
+            raise Refused(f"{target} is not a contract function")
+        if target == context.graded:
+            raise Refused(f"{target} cannot use the grader's own {target} while it is being "
+                          "graded")
+        self.reached.setdefault(context.graded, set()).add(target)
+        forward = wire.request(wire.CALL, target=target, args=message.get("args"),
+                               kwargs=message.get("kwargs"))
+        return self._on_reference(target, forward, deadline)
+
+    def _on_reference(self, what: str, message: dict, deadline: float) -> dict:
+        try:
+            return self._exchange("reference", message, deadline)
+        except ProcessGone as exc:
+            raise ReferenceFailed(what, EOFError(str(exc))) from None
+        except PeerFailed as exc:
+            if exc.role != "reference":
+                raise
+            self.reference.stop()
+            raise ReferenceFailed(what, exc.cause) from None
+
+    def _check_allowed(self, op: str, name: str, data: dict) -> None:
+        allow = self.allow
+        ok = {wire.METHOD: name in allow.methods,
+              wire.GETATTR: name in allow.methods | allow.attributes,
+              wire.SETATTR: name in allow.settable,
+              wire.INVOKE: data["home"] == "grader"}[op]
+        if not ok:
+            usable = ", ".join(sorted(allow.methods | allow.attributes)) or "none"
+            raise Refused(f"the grader's {data['type']} has no {name or 'call'!r} your code may "
+                          f"use (it offers: {usable})")
+
+    def _serve_grader_object(self, data: dict, op: str, name: str, message: dict) -> dict:
+        """Run one allowed operation on a test's object; plain data in and out."""
+        try:
+            obj = self.grader_objects.get(data)
+        except LookupError as exc:
+            raise Refused(str(exc)) from None
+        args = wire.decode(message.get("args", {"$": "list", "items": []}), _no_handles)
+        kwargs = wire.decode(message.get("kwargs", {"$": "dict", "items": []}), _no_handles)
+        try:
+            if op == wire.INVOKE:
+                if isinstance(obj, type) or not callable(obj):  # a test's callback only
+                    raise Refused(f"the grader's {data['type']} cannot be called")
+                result = obj(*args, **kwargs)
+            elif op == wire.GETATTR:
+                if name in self.allow.methods:
+                    return wire.reply(method=True)
+                result = getattr(obj, name)
+            elif op == wire.SETATTR:
+                setattr(obj, name, args[0] if args else None)
+                result = None
+            else:
+                result = getattr(obj, name)(*args, **kwargs)
+            return wire.reply(wire.encode(result, _no_handles))
+        except (ArithmeticError, AssertionError, AttributeError, LookupError, TypeError,
+                ValueError, StudentCodeError) as exc:
+            return wire.reply(error={"types": [type(exc).__name__], "message": str(exc)[:500]})
+
+    def _give(self, context: Context, obj: Any) -> dict:
+        """A test's object sent to the worker: a handle it may use in this context only."""
+        if isinstance(obj, wire.Proxy):
+            return obj._handle
+        data = self.grader_objects.register(obj)
+        context.grader_ids.append(data["id"])
+        return data
+
+    def _release(self, context: Context) -> None:
+        """Every handle made in the context dies with it."""
+        self.grader_objects.release(context.grader_ids)
+        if context.reference_ids and self.reference is not None and self.reference.alive():
+            with contextlib.suppress(ProcessGone):
+                self.reference.ask(wire.request(wire.RELEASE, ids=context.reference_ids), 5)
+
+
+def _no_handles(data: dict) -> Any:
+    raise wire.ProtocolError("only plain data (numbers, strings, lists, arrays) may be given "
+                             "to the grader's objects")

@@ -1,0 +1,239 @@
+"""How sandboxed processes are confined, and how everything they leave is removed.
+
+One :class:`Jail` serves one grading run. From strongest to weakest:
+
+- **root with a user pool** (Gradescope, ``--sandbox-pool``): each run leases its own
+  unprivileged users from the pool (``autograder-sb0`` ...), one for the student's
+  worker and one for the reference process, locked with ``flock`` so that concurrent
+  runs never share a uid. Killing "every process of the uid" and removing "every file
+  of the uid" then only ever touches this run.
+- **a namespace sandbox** (bubblewrap, where it works; also under the pooled users):
+  no network, a read-only view of only the interpreter, the toolkit's worker and the
+  files to grade, a private ``/tmp`` and ``/dev/shm``, no home directory.
+- **neither**: one warning per run, and a private TMPDIR in the run's scratch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LOCK_DIR = Path("/run/lock/autograder")  # one lock file per pool user, shared by all runs
+LITTER_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
+PRIVATE_TMP_BYTES = 64 << 20  # the private /tmp under bubblewrap (memory-backed, so capped)
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
+NO_SANDBOX_WARNING = ("warning: no sandbox is available (not root, and bubblewrap is missing "
+                      "or cannot create namespaces): student code runs as you, with your files "
+                      "readable. Install bubblewrap, or grade as root with a sandbox pool.")
+
+
+class JailError(Exception):
+    """The jail cannot be set up as asked (a bad pool name, no free user)."""
+
+
+@dataclass
+class Jail:
+    """The confinement of one grading run: leased users, bubblewrap, and clean-up."""
+
+    users: dict[str, pwd.struct_passwd] = field(default_factory=dict)  # role -> pool user
+    bwrap: str | None = None
+    warning: str | None = None
+    _locks: list[Any] = field(default_factory=list)
+
+    def command(self, role: str, argv: list[str], visible: list[Path], workdir: Path,
+                ) -> tuple[list[str], dict[str, Any], dict[str, str]]:
+        """The confined form of ``argv``: (argv, Popen keyword arguments, environment).
+
+        ``visible`` are the folders the process may read; ``workdir`` is its private,
+        writable working folder (under bubblewrap, a private, size-capped ``/tmp`` instead,
+        gone with the process)."""
+        kwargs: dict[str, Any] = {}
+        user = self.users.get(role)
+        if user is not None:
+            kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        env = {"HOME": str(workdir), "TMPDIR": str(workdir)}
+        if self.bwrap is None:
+            return argv, kwargs | {"cwd": workdir}, env
+        args = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-all",
+                "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev",
+                "--size", str(PRIVATE_TMP_BYTES), "--tmpfs", "/tmp",
+                "--size", str(PRIVATE_TMP_BYTES // 4), "--tmpfs", "/dev/shm",
+                "--chdir", "/tmp"]
+        if os.geteuid() == 0 and user is None:  # root without a pool: be nobody inside
+            args += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+        for folder in SYSTEM_DIRS:
+            if os.path.islink(folder):
+                args += ["--symlink", os.readlink(folder), folder]
+            elif os.path.isdir(folder):
+                args += ["--ro-bind", folder, folder]
+        for path in _interpreter_dirs() + [Path(p) for p in visible]:
+            args += ["--ro-bind", str(path), str(path)]
+        env = {"HOME": "/tmp", "TMPDIR": "/tmp"}
+        return args + ["--", *argv], kwargs | {"cwd": "/"}, env
+
+    def close(self) -> None:
+        """Kill what the leased users still run, remove their files, release the lease."""
+        for user in self.users.values():
+            kill_until_gone(lambda uid=user.pw_uid: owned_by(uid))
+            remove_files_of(user.pw_uid)
+        for lock in self._locks:
+            lock.close()
+        self._locks.clear()
+
+
+def open_jail(pool: str | None, roles: tuple[str, ...] = ("worker", "reference")) -> Jail:
+    """Lease one pool user per role (as root with a pool), and find a working bubblewrap."""
+    jail = Jail(bwrap=_working_bwrap(pool))
+    if pool:
+        if os.geteuid() != 0:
+            raise JailError("--sandbox-pool needs root (the grader switches to the pool's users)")
+        _lease(jail, pool, roles)
+    elif jail.bwrap is None:
+        jail.warning = NO_SANDBOX_WARNING
+    return jail
+
+
+def _lease(jail: Jail, pool: str, roles: tuple[str, ...]) -> None:
+    members = sorted((p for p in pwd.getpwall()
+                      if p.pw_name.startswith(pool) and p.pw_name[len(pool):].isdigit()),
+                     key=lambda p: int(p.pw_name[len(pool):]))
+    if not members:
+        raise JailError(f"--sandbox-pool: no users named {pool}0, {pool}1, ... "
+                        "(setup.sh creates them)")
+    LOCK_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    deadline = time.monotonic() + 600
+    wanted = list(roles)
+    while wanted:
+        for member in members:
+            if not wanted:
+                break
+            if member.pw_name in {u.pw_name for u in jail.users.values()}:
+                continue
+            lock = open(LOCK_DIR / member.pw_name, "w")  # noqa: SIM115 - held for the run
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                lock.close()
+                continue
+            jail._locks.append(lock)
+            jail.users[wanted.pop(0)] = member
+            # A previous run that died may have left processes or files: clear them first.
+            kill_until_gone(lambda uid=member.pw_uid: owned_by(uid))
+            remove_files_of(member.pw_uid)
+        if wanted:
+            if time.monotonic() > deadline:
+                raise JailError(f"every user of the sandbox pool {pool!r} stayed busy for 600 s")
+            time.sleep(0.2)
+
+
+def _working_bwrap(pool: str | None) -> str | None:
+    """bubblewrap's path, if it can really create a sandbox here (it cannot in many
+    containers); checked as the user the sandbox would run as."""
+    if os.environ.get("AUTOGRADER_NO_BWRAP"):
+        return None
+    path = shutil.which("bwrap") or (os.path.exists("/usr/bin/bwrap") and "/usr/bin/bwrap")
+    if not path:
+        return None
+    kwargs: dict[str, Any] = {}
+    if pool and os.geteuid() == 0:
+        kwargs = {"user": "nobody"}
+    probe = [path, "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+             "true"]
+    try:
+        done = subprocess.run(probe, capture_output=True, timeout=10, **kwargs)
+    except (OSError, subprocess.SubprocessError, KeyError):
+        return None
+    return path if done.returncode == 0 else None
+
+
+def _interpreter_dirs() -> list[Path]:
+    """The folders the Python interpreter and its libraries live in."""
+    found = []
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
+        path = Path(prefix)
+        if not any(str(path).startswith(d + "/") for d in SYSTEM_DIRS):
+            found.append(path)
+    return sorted(found)
+
+
+def processes() -> list[tuple[int, int, int]]:
+    """(pid, parent pid, owner uid) of every live process we can see."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[-1].split()
+            owner = os.stat(f"/proc/{entry}").st_uid
+        except (OSError, IndexError):
+            continue
+        if fields[0] != b"Z":
+            found.append((int(entry), int(fields[1]), owner))
+    return found
+
+
+def descendants(root: int) -> list[int]:
+    """Every live process below ``root`` (not ``root`` itself)."""
+    children: dict[int, list[int]] = {}
+    for pid, ppid, _ in processes():
+        children.setdefault(ppid, []).append(pid)
+    found, stack = [], list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def owned_by(uid: int) -> list[int]:
+    """Every live process of ``uid``."""
+    return [pid for pid, _, owner in processes() if owner == uid]
+
+
+def kill_until_gone(find: Callable[[], list[int]], rounds: int = 200) -> None:
+    """SIGKILL the processes ``find`` lists until it lists none, reaping our own children
+    (the grader is a subreaper, so orphans come back to it)."""
+    me = os.getpid()
+    for _ in range(rounds):
+        chosen = [pid for pid in find() if pid != me]
+        for pid in chosen:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        reap()
+        if not chosen:
+            return
+        time.sleep(0.01)
+
+
+def reap() -> None:
+    """Collect every child of ours that has ended."""
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
+
+
+def remove_files_of(uid: int) -> None:
+    """Delete what ``uid`` created in the world-writable folders (never following links)."""
+    for top in LITTER_DIRS:
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(top):
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_uid != uid:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)

@@ -1,0 +1,34 @@
+"""Resource limits of sandboxed processes, size caps, and the allowlist of operations
+on the grader's objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every timeout is generous and reported as such when it is hit."""
+
+    call_timeout: float = 10.0  # seconds of wall time per request
+    import_timeout: float = 30.0  # seconds to import one file (top-level code included)
+    total_seconds: float = 420.0  # wall time for all requests of one grading run, shared fairly
+    memory_mb: int = 512  # address space of each sandboxed process
+    cpu_seconds: int = 300  # CPU time of one sandboxed process
+    file_size_mb: int = 16  # largest file a sandboxed process may write
+    processes: int = 64  # processes of one pool user (pool mode only)
+    source_kb: int = 1024  # largest submitted source file that is graded
+
+    def rlimits(self, own_user: bool) -> dict[str, int | None]:
+        """The worker's ``setrlimit`` values."""
+        return {"memory": self.memory_mb << 20, "cpu": self.cpu_seconds,
+                "fsize": self.file_size_mb << 20, "nproc": self.processes if own_user else None}
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """The operations that exist on the grader's objects (the contract's API)."""
+
+    methods: frozenset[str] = frozenset()
+    attributes: frozenset[str] = frozenset()
+    settable: frozenset[str] = frozenset()

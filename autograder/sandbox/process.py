@@ -1,0 +1,248 @@
+"""One confined process of the sandbox, seen from the grader.
+
+A :class:`Confined` process runs :mod:`autograder.sandbox.worker` in the jail, with a
+private scratch folder: ``lib/`` (the worker's own copy of the two modules it may
+import, so nothing else of the toolkit, nor the reference, is on its path),
+``files/`` (the files it serves, readable by its user alone) and ``work/`` (its only
+writable folder). It talks over a control socket; :meth:`Confined.fork` gives a
+:class:`Child` its own pipes and shared arena, which only that child ever holds.
+
+Whether a process is alive, and which processes are its children, is read from
+/proc by the grader, never asked of the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import mmap
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.sandbox import jail as jails
+from autograder.sandbox import protocol as wire
+from autograder.sandbox.limits import Limits
+
+PACKAGE = Path(__file__).resolve().parent
+ARENA_BYTES = 32 * 1024 * 1024  # argument arrays of one contract name (sparse; unused pages cost nothing)
+WORKER_MODULES = ("__init__.py", "protocol.py", "worker.py")
+
+
+class ProcessGone(Exception):
+    """The process died, timed out or broke the protocol; ``reason`` says which."""
+
+    def __init__(self, reason: str, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.timed_out = timed_out
+
+
+@dataclass
+class Child:
+    """A process forked from the zygote for one contract name."""
+
+    pid: int
+    channel: wire.Channel
+    arena: mmap.mmap
+    generation: int
+    used: int = 0  # bytes of the arena handed out (never reused: a stored view stays valid)
+
+    def alive(self) -> bool:
+        return is_alive(self.pid)
+
+    def close(self) -> None:
+        for fd in (self.channel.read_fd, self.channel.write_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(BufferError, ValueError):
+            self.arena.close()
+
+
+class Confined:
+    """A sandboxed worker process in one role (``worker`` or ``reference``)."""
+
+    def __init__(self, jail: jails.Jail, role: str, files: dict[str, bytes],
+                 contract: dict[str, list[str]], limits: Limits, scratch: Path) -> None:
+        self.jail = jail
+        self.role = role
+        self.contract = contract
+        self.limits = limits
+        self.root = scratch / role
+        self.lib = self.root / "lib"
+        self.files_dir = self.root / "files"
+        self.workdir = self.root / "work"
+        self.proc: subprocess.Popen | None = None
+        self.control: wire.Channel | None = None
+        self.socket: socket.socket | None = None
+        self.pid = 0  # the worker's own pid (under bubblewrap, below bwrap's)
+        self.generation = 0
+        self.unavailable: dict[str, str] = {}  # module -> why it is not imported again
+        self._prepare(files)
+
+    def _prepare(self, files: dict[str, bytes]) -> None:
+        user = self.jail.users.get(self.role)
+        package = self.lib / "autograder" / "sandbox"
+        package.mkdir(parents=True)
+        (self.lib / "autograder" / "__init__.py").write_text("")
+        for name in WORKER_MODULES:
+            shutil.copyfile(PACKAGE / name, package / name)
+        self.files_dir.mkdir()
+        self.workdir.mkdir()
+        self.paths = {}
+        for module, source in files.items():
+            self.paths[module] = self.files_dir / f"{module}.py"
+            self.paths[module].write_bytes(source)
+        os.chmod(self.root, 0o711)
+        for folder in (self.lib, *self.lib.rglob("*")):
+            os.chmod(folder, 0o755 if folder.is_dir() else 0o644)
+        if user is not None:  # only this role's user may read its files and write its work/
+            for path in (self.files_dir, *self.paths.values(), self.workdir):
+                os.chown(path, user.pw_uid, user.pw_gid)
+            os.chmod(self.files_dir, 0o500)
+            os.chmod(self.workdir, 0o700)
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> None:
+        """Start the process and tell it what it serves."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        own_user = self.role in self.jail.users
+        python = os.path.normpath(os.path.abspath(sys.executable))  # no "..": not in the view
+        argv = [python, "-s", "-m", "autograder.sandbox.worker", str(theirs.fileno()),
+                json.dumps(self.limits.rlimits(own_user))]
+        argv, kwargs, env = self.jail.command(self.role, argv, [self.lib, self.files_dir],
+                                              self.workdir)
+        env |= {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "PYTHONPATH": str(self.lib),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "PYTHONNOUSERSITE": "1",
+            "LANG": "C.UTF-8",
+            **{k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")},
+        }
+        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        with open(self.root / "stderr.log", "ab") as stderr:  # for the toolkit's developers
+            self.proc = subprocess.Popen(
+                argv, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=stderr, env=env,
+                start_new_session=True, **kwargs)
+        theirs.close()
+        self.socket = ours
+        self.control = wire.Channel(ours.fileno(), ours.fileno())
+        self.generation += 1
+        files = {name: str(path) for name, path in self.paths.items()}
+        mode = "student" if self.role == "worker" else "reference"
+        self.ask(wire.request(wire.INIT, files=files, contract=self.contract, mode=mode,
+                              unavailable=self.unavailable), self.limits.import_timeout)
+        self.pid = self._innermost(self.proc.pid)
+
+    def ask(self, message: dict, timeout: float) -> dict:
+        """One request on the control channel and its reply (no callbacks are served:
+        nothing reaches the grader from a process outside a graded call)."""
+        if self.control is None:
+            self.start()
+        try:
+            self.control.send(message)
+            answer = self.control.receive(time.monotonic() + timeout, self.alive)
+        except wire.ChannelTimeout:
+            self.stop()
+            raise ProcessGone(f"did not finish within {timeout:.0f} s", timed_out=True) from None
+        except (EOFError, OSError, wire.ProtocolError) as exc:
+            self.stop()
+            raise ProcessGone(death_reason(exc)) from None
+        if answer["op"] != wire.REPLY:
+            self.stop()
+            raise ProcessGone("asked the grader for something outside a graded call")
+        return answer
+
+    def fork(self, timeout: float) -> Child:
+        """A fresh child of the zygote with pipes and an arena of its own."""
+        self.end_children()
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        arena_fd = os.memfd_create("arena", 0)
+        try:
+            os.ftruncate(arena_fd, ARENA_BYTES)
+            self.control.send(wire.request(wire.FORK))
+            socket.send_fds(self.socket, [b"F"], [to_child_r, from_child_w, arena_fd])
+            arena = mmap.mmap(arena_fd, ARENA_BYTES)
+        except OSError as exc:
+            for fd in (to_child_r, to_child_w, from_child_r, from_child_w):
+                os.close(fd)
+            self.stop()
+            raise ProcessGone(death_reason(exc)) from None
+        finally:
+            os.close(arena_fd)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        child = Child(0, wire.Channel(from_child_r, to_child_w), arena, self.generation)
+        try:
+            answer = child.channel.receive(time.monotonic() + timeout, self.alive)
+            if answer["op"] != wire.REPLY or "error" in answer:
+                raise wire.ProtocolError("the fork was not acknowledged")
+        except (wire.ChannelTimeout, EOFError, OSError, wire.ProtocolError) as exc:
+            child.close()
+            self.stop()
+            raise ProcessGone(death_reason(exc)) from None
+        children = [pid for pid, ppid, _ in jails.processes() if ppid == self.pid]
+        child.pid = children[0] if len(children) == 1 else -1
+        return child
+
+    def end_children(self) -> None:
+        """Kill every process below the zygote (the current child and all it started)."""
+        if self.pid:
+            jails.kill_until_gone(lambda: jails.descendants(self.pid))
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None and is_alive(self.pid or
+                                                                               self.proc.pid)
+
+    def stop(self) -> None:
+        """Kill the process and everything below it."""
+        if self.proc is None:
+            return
+        root = self.proc.pid
+        jails.kill_until_gone(lambda: [root, *jails.descendants(root)]
+                              if is_alive(root) else jails.descendants(root))
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        self.proc.wait()
+        if self.socket is not None:
+            self.socket.close()
+        self.proc = self.control = self.socket = None
+        self.pid = 0
+
+    @staticmethod
+    def _innermost(pid: int) -> int:
+        """Follow single children down (bubblewrap's own processes) to the worker."""
+        for _ in range(5):
+            children = [p for p, ppid, _ in jails.processes() if ppid == pid]
+            if len(children) != 1:
+                return pid
+            pid = children[0]
+        return pid
+
+
+def is_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def death_reason(exc: BaseException) -> str:
+    """What happened to a process, as read from the exception its channel raised."""
+    if isinstance(exc, wire.FrameTooLarge):
+        return f"sent the grader more data than it accepts ({exc})"
+    if isinstance(exc, wire.ProtocolError):
+        return f"wrote garbage to the grader's channel ({exc})"
+    return "ended the Python process (os._exit, a crash, or the memory limit?)"

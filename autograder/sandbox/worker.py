@@ -1,0 +1,396 @@
+"""The untrusted side: a process that imports and runs code on the grader's request.
+
+Run by :mod:`autograder.sandbox.process` as
+``python -m autograder.sandbox.worker CONTROL_FD LIMITS_JSON``, inside the jail. It
+imports nothing from the trusted side except :mod:`.protocol`, and its answers are
+taken as answers, never as verdicts.
+
+The same program serves two roles:
+
+- ``student``: the student's files. While a graded call runs, every other
+  contract name the student's code reaches (another file's import, or another
+  name of the same file) is a proxy for the grader's reference, so that one bug
+  costs points once; the broker decides which names it may reach. Outside a
+  graded call (at import time, or in an "own program" check) those names are the
+  student's own.
+- ``reference``: the reference solution, serving the contract names that the
+  student's code calls, so that reference code never runs with the student's
+  arguments inside the grader.
+
+As a zygote, the process imports the files once and then forks one child per
+contract name (``fork``). The child talks to the grader over pipes and an arena
+that the grader made for it alone, so nothing one name leaves behind (threads,
+timers, children, bytes in a pipe) reaches another.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import ctypes
+import importlib
+import importlib.util
+import io
+import json
+import mmap
+import os
+import resource
+import signal
+import socket
+import sys
+import time
+import traceback
+import types
+import warnings
+from typing import Any
+
+from autograder.sandbox import protocol as wire
+
+OUTPUT_CAP = 4000  # characters of output kept per request
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+class CappedWriter(io.TextIOBase):
+    """A text stream that keeps the first ``OUTPUT_CAP`` characters and counts the rest."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.kept = 0
+        self.dropped = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        room = OUTPUT_CAP - self.kept
+        self.parts.append(text[:room])
+        self.kept += min(room, len(text))
+        self.dropped += max(0, len(text) - room)
+        return len(text)
+
+    def text(self) -> str:
+        """What was printed, with a note on how much was cut."""
+        out = "".join(self.parts)
+        if self.dropped:
+            out += f"\n[... {self.dropped} more characters of output were cut]"
+        return out
+
+
+class GraderError(Exception):
+    """The grader refused a request of this process, or the code it ran raised."""
+
+
+class NeighbourProxy:
+    """What student code gets for another contract name: the grader's reference while a
+    graded call runs, the student's own definition otherwise."""
+
+    def __init__(self, worker: Worker, module: str, name: str) -> None:
+        self._worker = worker
+        self._module = module
+        self.__name__ = self.__qualname__ = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        worker = self._worker
+        if worker.graded_depth and not worker.own:
+            return worker.ask(wire.request(wire.CALL, target=f"{self._module}.{self.__name__}"),
+                              args, kwargs)
+        return getattr(worker.load(self._module), self.__name__)(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<contract function {self._module}.{self.__name__}>"
+
+
+class ForwardingModule(types.ModuleType):
+    """What ``import losses`` gives student code: :class:`NeighbourProxy` for contract
+    names and the student's own module for everything else."""
+
+    def __init__(self, worker: Worker, name: str) -> None:
+        super().__init__(name)
+        self._worker = worker
+
+    def __getattr__(self, attr: str) -> Any:
+        worker = self._worker
+        if attr == "__all__":  # ``from losses import *``
+            return self._public_names()
+        if attr.startswith("__"):  # the import system probing (__path__, __spec__, ...)
+            raise AttributeError(attr)
+        if attr in worker.contract.get(self.__name__, ()):
+            return NeighbourProxy(worker, self.__name__, attr)
+        return getattr(worker.load(self.__name__), attr)
+
+    def _public_names(self) -> list[str]:
+        """The contract names, then the student's other public names (if the file loads)."""
+        names = list(self._worker.contract.get(self.__name__, ()))
+        with contextlib.suppress(BaseException):  # a broken file only loses its helpers here
+            module = self._worker.load(self.__name__)
+            names += [n for n in vars(module) if not n.startswith("_") and n not in names]
+        return names
+
+
+class Worker:
+    """Serves requests from the grader until the channel closes."""
+
+    def __init__(self, channel: wire.Channel, arena: memoryview | None) -> None:
+        self.channel = channel
+        self.arena = arena
+        self.registry = wire.Registry("worker")
+        self.files: dict[str, str] = {}
+        self.contract: dict[str, list[str]] = {}
+        self.student = True
+        self.modules: dict[str, types.ModuleType] = {}
+        self.load_errors: dict[str, BaseException] = {}
+        self.graded_depth = 0  # how many graded calls are running (nested callbacks count)
+        self.own = False  # an "own program" check: neighbours are the student's own
+
+    # -- the channel ---------------------------------------------------------------
+    def serve(self) -> None:
+        """Answer requests one at a time; return when the grader closes the channel."""
+        while True:
+            try:
+                message = self.channel.receive()
+            except EOFError:
+                return
+            answer = self.handle(message)
+            if answer is not None:
+                self.channel.send(answer)
+
+    def ask(self, message: dict, args: tuple, kwargs: dict) -> Any:
+        """Send a request to the grader; serve its nested requests until the reply comes."""
+        message["args"] = wire.encode(list(args), self.registry.register)
+        message["kwargs"] = wire.encode(dict(kwargs), self.registry.register)
+        self.channel.send(message)
+        while True:
+            answer = self.channel.receive()
+            if answer["op"] != wire.REPLY:
+                self.channel.send(self.handle(answer))
+                continue
+            if "error" in answer:
+                raise grader_error(answer["error"])
+            if answer.get("method"):
+                return wire.METHOD_MARK
+            return self.decode(answer.get("ok"))
+
+    def decode(self, data: Any) -> Any:
+        """A value from the grader: our own objects come back as themselves."""
+        return wire.decode(data, self._local_or_proxy, self.arena)
+
+    def _local_or_proxy(self, data: dict) -> Any:
+        if data["home"] == self.registry.home:
+            return self.registry.get(data)
+        return wire.Proxy(self.ask, data)
+
+    # -- files ---------------------------------------------------------------------
+    def load(self, name: str) -> types.ModuleType:
+        """Import the file of module ``name`` once; re-raise its import error."""
+        if name in self.modules:
+            return self.modules[name]
+        if name in self.load_errors:
+            raise self.load_errors[name]
+        if name not in self.files:
+            raise ImportError(f"{name}.py was not submitted")
+        if not self.student:  # the reference's files import each other by name
+            folder = os.path.dirname(self.files[name])
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+            self.modules[name] = importlib.import_module(name)
+            return self.modules[name]
+        spec = importlib.util.spec_from_file_location(name, self.files[name])
+        module = importlib.util.module_from_spec(spec)
+        self.modules[name] = module  # visible while it runs, as in a normal import
+        try:
+            spec.loader.exec_module(module)
+        except BaseException as exc:
+            del self.modules[name]
+            self.load_errors[name] = exc
+            raise
+        return module
+
+    @contextlib.contextmanager
+    def graded(self, module: str, keep: str, own: bool):
+        """While ``module.keep`` runs, the module's other contract names are neighbours
+        (unless ``own``: then the student's code runs as it was written)."""
+        mod = self.modules.get(module) if self.student and not own else None
+        saved = {}
+        if mod is not None:
+            for name in self.contract.get(module, ()):
+                if name != keep and name in mod.__dict__:
+                    saved[name] = mod.__dict__[name]
+                    mod.__dict__[name] = NeighbourProxy(self, module, name)
+        outer = self.own
+        self.graded_depth += 1
+        self.own = own
+        try:
+            yield
+        finally:
+            self.graded_depth -= 1
+            self.own = outer
+            if mod is not None:
+                mod.__dict__.update(saved)
+
+    # -- requests ------------------------------------------------------------------
+    def handle(self, message: dict) -> dict | None:
+        """Answer one request (``None``: a zygote's fork, answered by the child)."""
+        op = message["op"]
+        if op == wire.INIT:
+            self.files = dict(message["files"])
+            self.contract = {m: list(names) for m, names in message["contract"].items()}
+            self.student = message["mode"] == "student"
+            for module, why in dict(message.get("unavailable", {})).items():
+                self.load_errors[module] = ImportError(why)
+            self.registry.home = "worker" if self.student else "reference"
+            if self.student:
+                for module in self.contract:
+                    sys.modules[module] = ForwardingModule(self, module)
+            return wire.reply()
+        if op == wire.FORK:
+            return self.fork()
+        if op == wire.RELEASE:
+            self.registry.release([int(i) for i in message.get("ids", [])])
+            return wire.reply()
+        return self.run(message)
+
+    def fork(self) -> dict | None:
+        """Continue as a fresh child on the pipes and arena the grader sends with the
+        request; the zygote waits for that child, then kills what it left behind."""
+        control = socket.socket(fileno=os.dup(self.channel.read_fd))
+        _, fds, _, _ = socket.recv_fds(control, 1, 3)
+        control.close()
+        read_fd, write_fd, arena_fd = fds
+        pid = os.fork()
+        if pid == 0:
+            os.close(self.channel.read_fd)
+            self.channel = wire.Channel(read_fd, write_fd)
+            self.arena = memoryview(mmap.mmap(arena_fd, os.fstat(arena_fd).st_size))
+            os.close(arena_fd)
+            return wire.reply()
+        for fd in fds:
+            os.close(fd)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        _kill_children()
+        return None
+
+    def run(self, message: dict) -> dict:
+        """Run one request that may execute student code, capturing what it prints."""
+        out = CappedWriter()
+        answer: dict[str, Any]
+        with warnings.catch_warnings(record=True) as caught, \
+                contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            warnings.simplefilter("always")
+            try:
+                args = self.decode(message.get("args", {"$": "list", "items": []}))
+                kwargs = self.decode(message.get("kwargs", {"$": "dict", "items": []}))
+                result = self.dispatch(message, args, kwargs)
+                if result is wire.METHOD_MARK:
+                    answer = wire.reply(method=True)
+                else:
+                    answer = wire.reply(wire.encode(result, self.registry.register))
+            except BaseException as exc:  # noqa: BLE001 - sys.exit and friends are answers too
+                answer = wire.reply(error=describe_exception(exc))
+        answer["out"] = out.text()
+        answer["warnings"] = [f"{w.category.__name__}: {w.message}"[:300] for w in caught[:5]]
+        return answer
+
+    def dispatch(self, message: dict, args: list, kwargs: dict) -> Any:
+        op, own = message["op"], bool(message.get("own"))
+        if op == wire.LOAD:
+            self.load(message["module"])
+            return None
+        if op == wire.CALL:
+            module, name = str(message["target"]).split(".", 1)
+            func = getattr(self.load(module), name)
+            with self.graded(module, name, own):
+                return func(*args, **kwargs)
+        obj = self.registry.get(message["handle"])
+        name = str(message.get("name", ""))
+        cls = type(obj)
+        with self.graded(cls.__module__, cls.__name__, own):
+            if op == wire.GETATTR:
+                value = getattr(obj, name)
+                if callable(value) and not isinstance(value, type):
+                    return wire.METHOD_MARK
+                return value
+            if op == wire.SETATTR:
+                setattr(obj, name, args[0])
+                return None
+            if op == wire.METHOD:
+                return getattr(obj, name)(*args, **kwargs)
+            if op == wire.INVOKE:
+                return obj(*args, **kwargs)
+        raise ValueError(f"unknown request {op!r}")
+
+
+def grader_error(info: Any) -> Exception:
+    """The exception student code sees when the grader refused, or the reference raised:
+    a built-in exception type keeps its type (``ValueError`` stays a ValueError)."""
+    info = info if isinstance(info, dict) else {}
+    kind = getattr(builtins, str((info.get("types") or ["?"])[0]), None)
+    message = f"(from the grader) {info.get('message', '')}"
+    if isinstance(kind, type) and issubclass(kind, Exception):
+        return kind(message)
+    return GraderError(message)
+
+
+def describe_exception(exc: BaseException) -> dict:
+    """Plain-data description of an exception raised by student code."""
+    if isinstance(exc, SystemExit):
+        return {"types": ["SystemExit"], "message": f"called sys.exit({exc.code!r})"[:200],
+                "traceback": ""}
+    frames = traceback.extract_tb(exc.__traceback__)
+    student = [f for f in frames if "autograder" not in f.filename.replace(os.sep, "/")]
+    lines = traceback.format_list(student[-4:])
+    if isinstance(exc, SyntaxError):
+        lines.append(f'  File "{os.path.basename(exc.filename or "?")}", line {exc.lineno}\n'
+                     f"    {(exc.text or '').strip()}\n")
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: BLE001 - a __str__ that raises is the student's problem
+        text = "(the exception's message could not be shown)"
+    return {"types": [c.__name__ for c in type(exc).__mro__][:10], "message": text[:2000],
+            "traceback": "".join(lines)[-3000:]}
+
+
+def _kill_children() -> None:
+    """Kill and reap every child of this process (orphans re-parented to us included)."""
+    me = os.getpid()
+    for _ in range(200):
+        children = []
+        for entry in filter(str.isdigit, os.listdir("/proc")):
+            with contextlib.suppress(OSError, IndexError), open(f"/proc/{entry}/stat", "rb") as f:
+                if int(f.read().rsplit(b")", 1)[-1].split()[1]) == me:
+                    children.append(int(entry))
+        for pid in children:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        if not children:
+            return
+        time.sleep(0.01)
+
+
+def apply_limits(limits: dict) -> None:
+    """Lower this process's resource limits (hard and soft, so its code cannot raise them)."""
+    names = {"memory": resource.RLIMIT_AS, "cpu": resource.RLIMIT_CPU,
+             "fsize": resource.RLIMIT_FSIZE, "nproc": resource.RLIMIT_NPROC}
+    for key, value in limits.items():
+        if value is not None:
+            resource.setrlimit(names[key], (int(value), int(value)))
+
+
+def main() -> None:
+    """Entry point of a sandboxed process: serve the grader on the control socket."""
+    control_fd = int(sys.argv[1])
+    with contextlib.suppress(OSError, AttributeError):  # orphans of a fork come back to us
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    apply_limits(json.loads(sys.argv[2]))
+    Worker(wire.Channel(control_fd, control_fd), None).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Make student-originated text safe to show in results.json, CSV, HTML and terminals.
+
+What a submission prints, and the messages of the exceptions it raises, may hold
+ANSI escapes (which can paint a fake ``TOTAL 100.00`` on the instructor's
+terminal) and lone surrogates (which strict UTF-8 writers and readers reject).
+:func:`clean` makes both visible and harmless; :func:`clean_tree` does it for every
+string inside a JSON-like value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0, DEL and C1, except \t and \n
+
+
+def clean(text: object) -> str:
+    """``str(text)`` with lone surrogates replaced by U+FFFD and every control
+    character except newline and tab written out visibly (ESC becomes ``\\x1b``).
+    Line endings become ``\\n``; other characters (accents, emoji) are kept."""
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _SURROGATE.sub("\ufffd", text)
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def clean_tree(value: Any) -> Any:
+    """A copy of ``value`` with :func:`clean` applied to every string in it, dictionary
+    keys included; numbers, booleans and None are kept as they are."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {clean_tree(key): clean_tree(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_tree(item) for item in value]
+    return value

@@ -1,0 +1,223 @@
+"""The broker's rules, on a small contract of its own (fast: no pytest session inside):
+capabilities per graded call, the allowlist, mutation seen by the grader, one process
+per contract name, and failures charged to the call that caused them."""
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from autograder.sandbox.broker import Sandbox
+from autograder.sandbox.errors import StudentCrashed, StudentRaised, StudentTimeout
+from autograder.sandbox.limits import Allowlist, Limits
+
+CONTRACT = {"m": ["double", "triple", "Box", "apply"], "n": ["use_double"]}
+REFERENCE = {
+    "m": """
+import numpy as np
+
+def double(x):
+    return 2 * np.asarray(x, dtype=float)
+
+def triple(x):
+    return 3 * np.asarray(x, dtype=float)
+
+class Box:
+    def __init__(self, lr=0.5):
+        self.lr = lr
+
+    def step(self, w):
+        return np.asarray(w, dtype=float) - self.lr
+
+def apply(f, x):
+    return f(x)
+
+def slow(n):
+    while True:
+        pass
+""",
+    "n": """
+from m import double
+
+def use_double(x):
+    return double(x) + 1
+""",
+}
+
+
+class Optimizer:
+    """A test's object handed to student code: only ``step`` and ``lr`` exist for it."""
+
+    def __init__(self):
+        self.lr = 0.5
+        self.secret = "not for students"
+
+    def step(self, w):
+        return np.asarray(w, dtype=float) - self.lr
+
+
+def sandbox(student: dict[str, str], **limits) -> Sandbox:
+    files = {m: textwrap.dedent(src).encode() for m, src in student.items()}
+    reference = {m: src.encode() for m, src in REFERENCE.items()}
+    box = Sandbox(files, CONTRACT, reference,
+                  Limits(**({"call_timeout": 3.0, "total_seconds": 60.0} | limits)),
+                  allow=Allowlist(methods=frozenset({"step"}), attributes=frozenset({"lr"})))
+    box.begin(["m.double", "m.triple", "m.Box", "m.apply", "n.use_double"])
+    return box
+
+
+@pytest.fixture
+def make():
+    made = []
+
+    def build(student, **limits):
+        made.append(sandbox(student, **limits))
+        return made[-1]
+
+    yield build
+    for box in made:
+        box.close()
+
+
+HONEST = REFERENCE["m"].replace("def slow(n):\n    while True:\n        pass\n", "")
+
+
+def test_honest_code_and_one_bug_costs_once(make):
+    box = make({"m": HONEST.replace("2 * np", "2.5 * np"), "n": REFERENCE["n"]})
+    box.enter("m.double")
+    assert box.call("m.double", ([1.0],), {}).tolist() == [2.5]
+    box.enter("n.use_double")  # graded with the reference's double: the bug is not charged
+    assert box.call("n.use_double", (np.array([1.0]),), {}).tolist() == [3.0]
+    assert box.reached == {"n.use_double": {"m.double"}}
+
+
+def test_the_graded_name_never_reaches_its_own_reference(make):
+    student = {"m": HONEST.replace("def double(x):\n    return 2 * np.asarray(x, dtype=float)",
+                                   "def double(x):\n    return apply(lambda v: double(v), x)")}
+    box = make(student)
+    box.enter("m.double")
+    # apply is the reference's; it calls back into the student's lambda, which calls
+    # double: the student's own again (the context still grades double), never the grader's.
+    with pytest.raises(StudentRaised, match="RecursionError|PermissionError"):
+        box.call("m.double", ([1.0],), {})
+
+
+def test_nothing_is_served_at_import_time(make):
+    student = {"m": HONEST + "\nimport m as _self\n_kept = _self.Box\n"
+                             "try:\n    _kept()\n    WHO = 'own'\nexcept Exception as e:\n"
+                             "    WHO = repr(e)\n"
+                             "def triple(x):\n    return WHO\n"}
+    box = make(student)
+    box.enter("m.triple")
+    assert box.call("m.triple", (1,), {}) == "own"  # the student's own Box, not the grader's
+
+
+def test_reference_objects_die_with_the_call(make):
+    student = {"m": HONEST.replace(
+        "class Box:", "KEEP = []\n\ndef triple(x):\n    if not KEEP:\n        KEEP.append(Box())\n"
+        "        return 0\n    return KEEP[0].step(x)\n\n\nclass Box:")
+        .replace("def triple(x):\n    return 3 * np.asarray(x, dtype=float)\n", "")}
+    # Box() here is the student's own class (same file, not graded): make it the grader's
+    student["m"] = student["m"].replace("KEEP.append(Box())", "import m as mm\n        "
+                                        "KEEP.append(mm.Box())")
+    box = make(student)
+    box.enter("m.triple")
+    assert box.call("m.triple", (1.0,), {}) == 0  # made a reference Box in this call
+    with pytest.raises(StudentRaised, match="no longer exists|not yours"):
+        box.call("m.triple", (1.0,), {})  # ... which died when the call returned
+
+
+def test_grader_objects_offer_only_the_allowlist(make):
+    student = {"m": HONEST.replace("def apply(f, x):\n    return f(x)",
+                                   "def apply(f, x):\n    return getattr(f, x)")}
+    box = make(student)
+    box.enter("m.apply")
+    assert box.call("m.apply", (Optimizer(), "lr"), {}) == 0.5
+    for walk in ("secret", "step.__globals__", "optimizer", "bit_generator"):
+        with pytest.raises(StudentRaised, match="offers: lr, step"):
+            box.call("m.apply", (Optimizer(), walk), {})
+    for dunder in ("__dict__", "__class__", "__reduce__"):  # answered by the worker's proxy
+        assert "not for students" not in repr(box.call("m.apply", (Optimizer(), dunder), {}))
+
+
+def test_mutation_is_seen_by_the_grader_even_if_the_worker_lies(make):
+    student = {"m": HONEST.replace(
+        "def double(x):\n    return 2 * np.asarray(x, dtype=float)",
+        "import sys\nfor _mod in list(sys.modules.values()):\n"
+        "    for _k in list(getattr(_mod, '__dict__', {})):\n"
+        "        if 'mutat' in _k or 'snapshot' in _k:\n"
+        "            setattr(_mod, _k, lambda *a, **k: [])\n\n"
+        "def double(x):\n    x *= 2\n    return x")}
+    box = make(student)
+    box.enter("m.double")
+    arg = np.array([1.0, 2.0])
+    assert box.call("m.double", (arg,), {}).tolist() == [2.0, 4.0]
+    assert box.last_reply["mutated"] == ["argument 1"]
+    assert arg.tolist() == [1.0, 2.0]  # the test's own array is untouched
+
+
+DEEP_REPLY = """
+def triple(x):
+    if x == 0:  # an honest encoder refuses to send it
+        v = []
+        for _ in range(100000):
+            v = [v]
+        return v
+    import gc, os, struct  # a patched one writes the frame itself
+    channel = next(o for o in gc.get_objects() if type(o).__name__ == "Channel")
+    body = b'{"op":"reply","ok":' + b"[" * 100000 + b"]" * 100000 + b"}"
+    os.write(channel.write_fd, struct.pack(">I", len(body)) + body)
+    return 3
+"""
+
+
+def test_a_deep_reply_is_charged_to_its_call_only(make):
+    student = {"m": HONEST.replace("def triple(x):\n    return 3 * np.asarray(x, dtype=float)",
+                                   DEEP_REPLY)}
+    box = make(student)
+    box.enter("m.triple")
+    with pytest.raises(StudentRaised, match="nested more than"):
+        box.call("m.triple", (0,), {})
+    with pytest.raises(StudentCrashed, match="garbage"):
+        box.call("m.triple", (1,), {})
+    box.enter("m.Box")
+    assert box.call("m.Box", (), {}).step(np.array([1.0])).tolist() == [0.5]
+
+
+def test_a_planted_timer_dies_with_its_name(make):
+    student = {"m": HONEST.replace(
+        "def triple(x):\n    return 3 * np.asarray(x, dtype=float)",
+        "def triple(x):\n    import os, threading\n"
+        "    threading.Timer(0.5, os._exit, (0,)).start()\n    return 3 * np.asarray(x, dtype=float)")}
+    box = make(student)
+    box.enter("m.triple")
+    assert box.call("m.triple", ([1.0],), {}).tolist() == [3.0]
+    box.enter("m.double")
+    import time
+    time.sleep(1.0)
+    assert box.call("m.double", ([1.0],), {}).tolist() == [2.0]
+
+
+def test_reference_run_by_student_code_is_bounded(make):
+    student = {"m": HONEST, "n": "import m\n\ndef use_double(x):\n"
+                                 "    return m.apply(lambda v: [0 for _ in iter(int, 1)], x)\n"}
+    box = make(student, call_timeout=2.0)
+    box.enter("n.use_double")
+    with pytest.raises(StudentTimeout):
+        box.call("n.use_double", (1.0,), {})
+    box.enter("m.double")
+    assert box.call("m.double", ([1.0],), {}).tolist() == [2.0]
+
+
+def test_a_slow_name_uses_only_its_share(make):
+    student = {"m": HONEST.replace("def double(x):\n",
+                                   "def double(x):\n    import time\n    time.sleep(2)\n")}
+    box = make(student, total_seconds=10.0, call_timeout=5.0)
+    box.enter("m.double")
+    with pytest.raises(StudentTimeout, match="share"):
+        for _ in range(5):
+            box.call("m.double", ([1.0],), {})
+    for name in ("m.triple", "m.Box", "m.apply"):
+        box.enter(name)
+    box.enter("m.triple")
+    assert box.call("m.triple", ([1.0],), {}).tolist() == [3.0]

@@ -1,0 +1,191 @@
+"""setup.sh and the installed layout: the trust boundary around the grader.
+
+setup.sh refuses (instantly, before building anything) a layout where pytest, running
+as root, could load a conftest.py that someone else planted above the tests; it makes
+the pool of sandbox users; and afterwards only the toolkit and the venv are readable
+by others: never the reference, the hidden tests or a copy of the Gradescope zip."""
+
+import grp
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from autograder import config, packaging
+
+from conftest import PATH, POOL_SIZE, SANDBOX_POOL, can_run_as_root, fake_autograder, pool_uids
+
+NOBODY = 65534  # the uid of nobody and the gid of nogroup on Debian and Ubuntu
+TEST_POOL = "autograder-testsb"  # a pool of the tests' own, deleted afterwards
+needs_root = pytest.mark.skipif(not can_run_as_root(), reason="needs root and useradd")
+
+
+def unpack(root: Path, name: str = "song_contest") -> Path:
+    """``root/source`` as Gradescope unpacks the autograder zip there (no setup run)."""
+    for entry, data in packaging.gradescope_files(config.load(name)).items():
+        path = root / "source" / entry
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def run_setup(root: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(root / "source" / "setup.sh")], capture_output=True,
+                          text=True, timeout=900,
+                          env={"PATH": PATH, "AUTOGRADER_ROOT": str(root), **env})
+
+
+def assert_refused(done: subprocess.CompletedProcess, folder: Path, root: Path) -> None:
+    """setup.sh stopped with one line naming ``folder``, before building anything."""
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"setup.sh: refusing to install: {folder} is writable by "), lines[0]
+    assert "conftest.py" in lines[0]
+    assert not (root / "venv").exists()  # refused first: no venv, no pip, no users
+
+
+def writable_by_others(folder: Path) -> bool:
+    """setup.sh's rule: someone other than root can create a file in ``folder``."""
+    st = folder.stat()
+    return bool(st.st_mode & 0o002 or st.st_mode & 0o020 and st.st_gid != 0 or st.st_uid != 0)
+
+
+# -- refusal: fast, no venv is built ---------------------------------------------------
+UNSAFE = {  # how a folder above the tests becomes writable by others: mode, owner, group
+    "world-writable": (0o777, None, None),
+    "world-writable with the sticky bit, like /tmp": (0o1777, None, None),
+    "group-writable by a group other than root": (0o775, None, NOBODY),
+    "owned by a user other than root": (0o755, NOBODY, None),
+}
+
+
+@pytest.mark.parametrize("how", UNSAFE)
+def test_setup_refuses_tests_below_a_folder_others_can_write(tmp_path, how):
+    mode, owner, group = UNSAFE[how]
+    if (owner or group) and os.geteuid() != 0:
+        pytest.skip("needs root to give the folder away")
+    unsafe = tmp_path / "shared"
+    root = unpack(unsafe / "autograder")
+    if owner or group:
+        shutil.chown(unsafe, owner, group)
+    os.chmod(unsafe, mode)
+    assert_refused(run_setup(root), unsafe, root)
+
+
+def test_setup_refuses_a_tests_subfolder_others_can_write(tmp_path):
+    root = unpack(tmp_path / "autograder")
+    public = root / "source" / "assignments" / "song_contest" / "tests" / "public"
+    os.chmod(public, 0o777)
+    assert_refused(run_setup(root), public, root)
+
+
+@needs_root
+def test_setup_looks_where_symlinks_lead(tmp_path):
+    """A root in a safe folder that is a symlink to a layout under a world-writable one."""
+    unsafe = tmp_path / "shared"
+    real = unpack(unsafe / "autograder")
+    os.chmod(unsafe, 0o777)
+    safe = packaging.local_root("symlink-")
+    try:
+        (safe / "autograder").symlink_to(real)
+        assert_refused(run_setup(safe / "autograder"), unsafe, real)
+    finally:
+        shutil.rmtree(safe)
+
+
+# -- an installed layout, as root (one real setup.sh run) -------------------------------
+@pytest.fixture(scope="module")
+def installed():
+    if not can_run_as_root():
+        pytest.skip("needs root and useradd to run setup.sh as on Gradescope")
+    root = fake_autograder("optimization")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_no_folder_above_the_fake_root_is_writable_by_others(installed):
+    assert [p for p in (installed, *installed.parents) if writable_by_others(p)] == []
+
+
+def test_install_leaves_no_gradescope_zip_behind(installed):
+    assert sorted(installed.iterdir()) == [installed / "source", installed / "venv"]
+    assert not list(installed.rglob("*.zip"))
+
+
+def test_only_the_toolkit_and_the_venv_are_readable_by_others(installed):
+    source = installed / "source"
+    secrets = [source / "solutions", source / "assignments" / "optimization" / "tests" / "hidden"]
+    assert all(any(s.iterdir()) for s in secrets)  # there is something to protect
+    exposed = []
+    for folder, dirs, files in os.walk(installed):
+        for path in (Path(folder) / name for name in dirs + files):
+            st = path.lstat()
+            if path.is_symlink():
+                continue  # the venv's python -> /usr/bin/python3
+            open_to_others = st.st_mode & 0o007 or st.st_gid != 0 and st.st_mode & 0o070
+            secret = any(path == s or s in path.parents for s in secrets)
+            public = path.relative_to(installed).parts[0] in ("source", "venv") and not secret
+            if open_to_others and not public:
+                exposed.append(f"{oct(st.st_mode)} {path}")
+    assert exposed == []
+    # And as a pool user: the venv and the toolkit work, the secrets do not open.
+    user = f"{SANDBOX_POOL}0"
+    done = subprocess.run([str(installed / "venv" / "bin" / "python"), "-c", "import numpy, autograder"],
+                          cwd=source, user=user, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for secret in (source / "solutions" / "optimization" / "losses.py", secrets[1]):
+        done = subprocess.run(["cat" if secret.is_file() else "ls", str(secret)], user=user,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode != 0 and "Permission denied" in done.stderr
+
+
+def delete_pool(prefix: str) -> None:
+    for i in range(POOL_SIZE + 1):
+        subprocess.run(["userdel", f"{prefix}{i}"], capture_output=True, env={"PATH": PATH})
+
+
+def test_setup_makes_the_pool_of_sandbox_users_and_can_run_twice(installed):
+    delete_pool(TEST_POOL)
+    try:
+        for _ in range(2):  # the second run finds the users and leaves them be
+            done = run_setup(installed, AUTOGRADER_SANDBOX_POOL=TEST_POOL)
+            assert done.returncode == 0, done.stdout + done.stderr
+        users = [pwd.getpwnam(f"{TEST_POOL}{i}") for i in range(POOL_SIZE)]
+        assert len({u.pw_uid for u in users}) == POOL_SIZE
+        for user in users:
+            assert 0 < user.pw_uid < 1000  # system users
+            assert grp.getgrgid(user.pw_gid).gr_name == user.pw_name  # a group of its own
+            assert user.pw_shell.endswith("/nologin")
+            assert not Path(user.pw_dir).exists()
+        with pytest.raises(KeyError):
+            pwd.getpwnam(f"{TEST_POOL}{POOL_SIZE}")
+    finally:
+        delete_pool(TEST_POOL)
+
+
+def test_run_autograder_hands_the_pool_to_the_grader(installed, tmp_path):
+    """As root, run_autograder passes --sandbox-pool when the pool exists, and only then.
+    A stand-in python records the grader's arguments."""
+    assert len(pool_uids()) == POOL_SIZE
+    root = tmp_path / "autograder"
+    (root / "source").mkdir(parents=True)
+    shutil.copy(installed / "source" / "run_autograder", root / "source")
+    python = root / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/bash\necho "$*" >> {root / "calls"}\n')
+    python.chmod(0o755)
+    (root / "submission").mkdir()
+    grade_args = {}
+    for pool in (SANDBOX_POOL, "autograder-nosuchpool"):
+        (root / "calls").unlink(missing_ok=True)
+        subprocess.run(["bash", str(root / "source" / "run_autograder")], capture_output=True,
+                       timeout=60, env={"PATH": PATH, "AUTOGRADER_ROOT": str(root),
+                                        "AUTOGRADER_SANDBOX_POOL": pool})
+        grade_args[pool] = (root / "calls").read_text().splitlines()[0]
+    assert grade_args[SANDBOX_POOL].endswith(f" --sandbox-pool {SANDBOX_POOL}")
+    assert " grade optimization " in grade_args[SANDBOX_POOL]
+    assert "--sandbox" not in grade_args["autograder-nosuchpool"]
