@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -139,21 +140,30 @@ def check_result(result_path, attacked, elapsed, must_lose=True):
 
 
 def leftover_processes(uids=()):
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    """Processes a grading left behind: the attacks' marker sleeps, and sandbox processes
+    (or processes of the pool users) that no running grader owns any more. Another
+    grading running on this machine at the same time is not a leftover."""
+    table = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             owner = os.stat(f"/proc/{entry}").st_uid
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
             continue
-        if state == "Z":  # already dead, waiting for a parent outside the grader to reap it
-            continue
-        if "98765" in cmdline or "autograder.worker" in cmdline or owner in uids:
-            found.append(cmdline)
-    return found
+        if fields[0] != "Z":  # a zombie is already dead
+            table[int(entry)] = (int(fields[1]), owner, cmdline)
+
+    def graded_by_someone(pid):
+        while pid in table and pid > 1:
+            if "autograder.cli" in table[pid][2] or "autograder grade" in table[pid][2]:
+                return True
+            pid = table[pid][0]
+        return False
+
+    return [cmdline for pid, (_, owner, cmdline) in table.items()
+            if "98765" in cmdline or (("sandbox.worker" in cmdline or owner in uids)
+                                      and not graded_by_someone(pid))]
 
 
 CASES = sorted(HOSTILE) + ["binary_garbage", "missing_file", "nested_folder"]
@@ -196,7 +206,7 @@ def test_hostile_submission_as_root(gradescope_root, name):
     assert leftover_processes(pool_uids()) == []
     if name == "reads_reference_and_hidden_tests":
         outputs = "\n".join(t["output"] for t in result["tests"])
-        assert "Permission denied" in outputs
+        assert "Permission denied" in outputs or "No such file" in outputs  # bubblewrap: not there
     if name == "overwrites_results":
         outputs = "\n".join(t["output"] for t in result["tests"])
         assert "could not overwrite" in outputs or result["tests"]
@@ -253,21 +263,35 @@ def test_run_autograder_always_writes_results(gradescope_root):
 
 # -- what the student's process can read ----------------------------------------------
 SEARCH = '''
+SEARCHED = []
+
+
 def residual_forward(x, W, b):
+    if not SEARCHED:
+        SEARCHED.append(search())
+        print(SEARCHED[0])
+    out = np.array(x, float)  # (written unlike the reference: its lines are what we look for)
+    return out + (out.dot(np.array(W, float)) + np.array(b, float)).clip(min=0)
+
+
+def search():
     import hashlib, os, time, zipfile
     wanted = set(WANTED)
     found, read, done = [], 0, True
-    stop = time.monotonic() + 7
-    for top in TOPS:
+    stop = time.monotonic() + 5
+    import glob
+    for top in [t for pattern in TOPS for t in glob.glob(pattern)]:
         for folder, dirs, files in os.walk(top):
-            dirs[:] = [d for d in dirs if os.path.join(folder, d) not in ("/proc", "/sys", "/dev")]
+            dirs[:] = [d for d in dirs if not os.path.join(folder, d).startswith(SKIP)]
             for name in files:
                 if time.monotonic() > stop:
                     done = False
                     break
                 path = os.path.join(folder, name)
+                if path.startswith(SKIP):
+                    continue
                 try:
-                    if os.path.getsize(path) > 4_000_000:
+                    if os.path.getsize(path) > 1_000_000 or os.path.islink(path):
                         continue
                     data = open(path, "rb").read()
                 except OSError:
@@ -282,12 +306,12 @@ def residual_forward(x, W, b):
                         pass
                 for text in texts:
                     for line in text.splitlines():
-                        if hashlib.sha256(line.strip()).hexdigest() in wanted:
+                        line = line.strip()
+                        if len(line) >= 30 and hashlib.sha256(line).hexdigest() in wanted:
                             found.append(path)
                             break
-    print("SEARCH", "done" if done else "cut", read, "files read; found in:", sorted(set(found))[:20])
-    x = np.asarray(x, dtype=float)
-    return x + np.maximum(x @ np.asarray(W, dtype=float) + np.asarray(b, dtype=float), 0.0)
+    return " ".join(["SEARCH", "done" if done else "cut", str(read),
+                     "files read; found in:", repr(sorted(set(found))[:20])])
 '''
 
 
@@ -300,7 +324,8 @@ def secret_line_hashes():
         return {ln.strip() for p in paths for ln in p.read_bytes().splitlines()}
 
     visible = lines([*(ROOT / "student_template" / "optimization").glob("*.py"),
-                     *(ROOT / "assignments" / "optimization" / "tests" / "public").glob("*")])
+                     *(ROOT / "assignments" / "optimization" / "tests" / "public").glob("*"),
+                     *(ROOT / "autograder").rglob("*.py")])
     secret = lines([*(ROOT / "solutions" / "optimization").glob("*.py"),
                     *(ROOT / "assignments" / "optimization" / "tests" / "hidden").glob("*.py")])
     return sorted(hashlib.sha256(ln).hexdigest() for ln in secret - visible if len(ln) >= 30)
@@ -309,19 +334,28 @@ def secret_line_hashes():
 @pytest.mark.parametrize("namespaces", [True, False], ids=["bubblewrap", "pool-users-only"])
 def test_the_worker_can_read_no_secret(gradescope_root, namespaces):
     """Student code searches what it can read for any line of the reference or the hidden
-    tests: everything in its view under bubblewrap, the grading layout and the shared temp
-    folders without it (the rest of this machine is not part of Gradescope's image)."""
+    tests: everything in its view under bubblewrap (but the system's packages and the
+    Python installation), and without it the grading layout, the grader's scratch and
+    the shared temp folders (the rest of this machine is not part of Gradescope's image,
+    and other people's files in /tmp are not the grader's)."""
     hashes = secret_line_hashes()
     assert len(hashes) > 300
-    tops = ["/"] if namespaces else [str(gradescope_root), "/tmp", "/var/tmp", "/dev/shm"]
+    if namespaces:  # everything in view, but the system's own packages and Python
+        tops = ["/"]
+        skip = ("/proc", "/sys", "/dev", "/usr", "/etc", sys.base_prefix, sys.prefix,
+                str(gradescope_root / "venv"))
+    else:  # what this run made: the layout, the grader's scratch, the shared temp folders
+        tops = [str(gradescope_root), "/tmp/autograder-*", "/var/tmp", "/dev/shm"]
+        skip = ("/proc",)
 
-    def builder(dest):
-        write_submission(dest)
+    def builder(dest):  # the stubs (no reference line in them), with a search in layers.py
+        shutil.copytree(ROOT / "student_template" / "optimization", dest)
         path = dest / Y
         source = path.read_text()
         start = source.index("def residual_forward(")
         end = source.index("def residual_backward(")
         path.write_text(source[:start] + f"WANTED = {hashes!r}\nTOPS = {tops!r}\n"
+                        f"SKIP = {skip!r}\n"
                         + SEARCH + "\n\n" + source[end:])
 
     env = {} if namespaces else {"AUTOGRADER_NO_BWRAP": "1"}

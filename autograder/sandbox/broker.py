@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import shutil
 import tempfile
 import time
@@ -42,6 +43,7 @@ from autograder.sandbox.limits import Allowlist, Limits
 from autograder.sandbox.process import ARENA_BYTES, Child, Confined, ProcessGone, death_reason
 
 MAX_ZYGOTE_RESTARTS = 3
+OUTPUT_KEPT = 20_000  # characters of student output kept per test
 MAX_NESTING = 24  # callbacks inside callbacks, between the processes of one graded call
 
 
@@ -95,6 +97,7 @@ class Sandbox:
         self.limits = limits or Limits()
         self.allow = allow or Allowlist()
         self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+        os.chmod(self.scratch, 0o711)  # pool users pass through to their own folders only
         self.jail = jails.open_jail(pool)
         self.zygote = Confined(self.jail, "worker", files, contract, self.limits, self.scratch)
         self.reference = None if reference is None else \
@@ -108,7 +111,8 @@ class Sandbox:
         self.nesting = 0
         self.grader_objects = wire.Registry("grader")
         self.broken: dict[str, StudentCodeError] = {}
-        self.reached: dict[str, set[str]] = {}
+        self.reached: dict[str, set[str]] = {}  # graded name -> the reference names it called
+        self.neighbour_calls = 0
         self.own = False  # the "own program" pass: neighbours are the student's own
         self.plan: list[str] = []
         self.spent: dict[str, float] = {}
@@ -210,6 +214,11 @@ class Sandbox:
             self.child.close()
             self.child = None
 
+    def _keep_output(self, text: str) -> None:
+        kept = sum(map(len, self.output))
+        if kept < OUTPUT_KEPT:
+            self.output.append(text[:OUTPUT_KEPT - kept])
+
     def take_output(self) -> str:
         """Student output captured since the last call, then forgotten."""
         text = "".join(self.output)
@@ -222,6 +231,7 @@ class Sandbox:
         self.zygote.stop()
         if self.reference is not None:
             self.reference.stop()
+        jails.kill_until_gone(lambda: jails.descendants(os.getpid()))  # orphans came back to us
         self.jail.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
@@ -273,8 +283,9 @@ class Sandbox:
             message = dict(message, own=self.own)
             watched = self._put_arguments(message, args, kwargs, context)
             answer = self._exchange("worker", message, started + timeout)
-            self.last_reply = {"mutated": self._mutated(watched),
-                               "warnings": [str(w)[:300] for w in answer.get("warnings", [])][:5]}
+            warned = answer.get("warnings")
+            self.last_reply = {"mutated": self._mutated(watched), "warnings": [
+                str(w)[:300] for w in (warned if isinstance(warned, list) else [])][:5]}
             return self._answer(graded, what, answer, context)
         except (PeerFailed, ReferenceFailed) as exc:
             if isinstance(exc, PeerFailed) and isinstance(exc.cause, EOFError):
@@ -378,8 +389,8 @@ class Sandbox:
                 self._check_handles(role, answer)
             except (wire.ChannelTimeout, EOFError, OSError, wire.ProtocolError) as exc:
                 raise PeerFailed(role, exc) from None
-            if role == "worker" and isinstance(answer.get("out"), str):
-                self.output.append(answer["out"][:8000])
+            if role == "worker" and isinstance(answer.get("out"), str) and answer["out"]:
+                self._keep_output(answer["out"])
             if answer["op"] == wire.REPLY:
                 return answer
             self._send(role, channel, self._serve(role, answer, deadline))
@@ -435,7 +446,7 @@ class Sandbox:
                                             message, deadline)
             if op not in wire.OBJECT_OPS:
                 raise Refused(f"unknown request {op!r}")
-            data = wire.check_handle(message.get("handle") or {})
+            data = wire.check_handle(message.get("handle"))
             if data["home"] == asker or not self._granted(asker, data):
                 raise Refused("this object is not yours to use here (it belonged to an "
                               "earlier call, or was never given to your code)")
@@ -466,6 +477,7 @@ class Sandbox:
             raise Refused(f"{target} cannot use the grader's own {target} while it is being "
                           "graded")
         self.reached.setdefault(context.graded, set()).add(target)
+        self.neighbour_calls += 1
         forward = wire.request(wire.CALL, target=target, args=message.get("args"),
                                kwargs=message.get("kwargs"))
         return self._on_reference(target, forward, deadline)

@@ -13,7 +13,8 @@ class StudentRaised(StudentCodeError):
     """Student code raised an exception (``types`` lists its class and bases by name)."""
 
     def __init__(self, target: str, info: dict) -> None:
-        self.types = [str(t) for t in info.get("types", [])][:10]
+        types = info.get("types")
+        self.types = [str(t) for t in types][:10] if isinstance(types, list) else []
         self.detail = str(info.get("message", ""))[:2000]
         self.where = str(info.get("traceback", ""))[:3000]
         kind = self.types[0] if self.types else "an exception"

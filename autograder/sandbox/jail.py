@@ -16,6 +16,7 @@ One :class:`Jail` serves one grading run. From strongest to weakest:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import pwd
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+PR_SET_CHILD_SUBREAPER = 36
 LOCK_DIR = Path("/run/lock/autograder")  # one lock file per pool user, shared by all runs
 LITTER_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
 PRIVATE_TMP_BYTES = 64 << 20  # the private /tmp under bubblewrap (memory-backed, so capped)
@@ -93,7 +95,10 @@ class Jail:
 
 
 def open_jail(pool: str | None, roles: tuple[str, ...] = ("worker", "reference")) -> Jail:
-    """Lease one pool user per role (as root with a pool), and find a working bubblewrap."""
+    """Lease one pool user per role (as root with a pool), and find a working bubblewrap.
+    The grader becomes a subreaper: orphans of sandboxed processes come back to it."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     jail = Jail(bwrap=_working_bwrap(pool))
     if pool:
         if os.geteuid() != 0:

@@ -190,7 +190,8 @@ def handles_in(data: Any, depth: int = 0) -> Iterator[dict]:
 
 def check_handle(data: dict) -> dict:
     """A well-formed handle (home, integer id, type name), or :class:`ProtocolError`."""
-    if data.get("$") != "handle" or data.get("home") not in ("grader", "worker", "reference"):
+    if not isinstance(data, dict) or data.get("$") != "handle" \
+            or data.get("home") not in ("grader", "worker", "reference"):
         raise ProtocolError("malformed handle")
     return handle(str(data["home"]), _int(data.get("id")), str(data.get("type", "object"))[:80])
 

@@ -47,7 +47,7 @@ from typing import Any
 from autograder.sandbox import protocol as wire
 
 OUTPUT_CAP = 4000  # characters of output kept per request
-_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_CHILD_SUBREAPER = 36  # as in jail.py, which the worker may not import
 
 
 class CappedWriter(io.TextIOBase):
