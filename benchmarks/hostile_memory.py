@@ -16,6 +16,8 @@ ROOT is the checkout to grade with (default: this one); PY defaults to ROOT's
 - ``reference``: the unchanged reference solution (the yardstick);
 - ``source-1gib``: losses.py padded with a comment line to 1 GiB;
 - ``reply-60mb``: l1_loss_grad returns ``np.zeros(7_500_000)`` (60 MB of float64);
+- ``reply-5.6mb``: ``np.zeros(700_000)``, the largest kind of reply the 8 MB frame
+  limit lets through (7.5 MB of base64), read in full on every call;
 - ``reply-50mb``: l1_loss_grad returns ``np.zeros(6_250_000)`` (50 MB, whose base64
   JSON reply stays just under a 64 MiB message limit).
 
@@ -95,6 +97,7 @@ CASES: dict[str, Callable[[Path], None]] = {
     "source-1gib": pad_source,
     "reply-60mb": big_reply(7_500_000),
     "reply-50mb": big_reply(6_250_000),
+    "reply-5.6mb": big_reply(700_000),
 }
 
 

@@ -228,9 +228,9 @@ class Sandbox:
     def close(self) -> None:
         """Stop every process, remove what the sandbox users left, and the scratch."""
         self._end_child()
-        self.zygote.stop()
+        self.zygote.stop(graceful=True)
         if self.reference is not None:
-            self.reference.stop()
+            self.reference.stop(graceful=True)
         jails.kill_until_gone(lambda: jails.descendants(os.getpid()))  # orphans came back to us
         self.jail.close()
         shutil.rmtree(self.scratch, ignore_errors=True)

@@ -204,18 +204,23 @@ class Confined:
         return self.proc is not None and self.proc.poll() is None and is_alive(self.pid or
                                                                                self.proc.pid)
 
-    def stop(self) -> None:
-        """Kill the process and everything below it."""
+    def stop(self, graceful: bool = False) -> None:
+        """Kill the process and everything below it. ``graceful``: first close its channel
+        and give it a second to exit by itself (so its CPU time is accounted to us)."""
         if self.proc is None:
             return
+        if graceful:
+            self.end_children()
+            self.socket.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=1.0)
         root = self.proc.pid
         jails.kill_until_gone(lambda: [root, *jails.descendants(root)]
                               if is_alive(root) else jails.descendants(root))
         with contextlib.suppress(ProcessLookupError):
             self.proc.kill()
         self.proc.wait()
-        if self.socket is not None:
-            self.socket.close()
+        self.socket.close()
         self.proc = self.control = self.socket = None
         self.pid = 0
 

@@ -109,6 +109,9 @@ def encode(value: Any, register: Callable[[Any], dict], depth: int = 0) -> Any:
     if isinstance(value, np.generic):
         return value.item() if value.dtype.kind in _ARRAY_KINDS else register(value)
     if isinstance(value, np.ndarray):
+        if value.nbytes > MAX_FRAME:  # refused before any copy is made
+            raise FrameTooLarge(f"an array of {value.nbytes / 2**20:.0f} MB; at most "
+                                f"{MAX_FRAME >> 20} MB can cross to the grader")
         if value.dtype.kind not in _ARRAY_KINDS:
             try:
                 value = value.astype(np.float64)
@@ -328,8 +331,8 @@ class Channel:
         """Write one message (blocks until the pipe takes it)."""
         body = json.dumps(message, allow_nan=True, separators=(",", ":")).encode()
         if len(body) > MAX_FRAME:
-            raise FrameTooLarge(f"a message of {len(body)} bytes is over the "
-                                f"{MAX_FRAME >> 20} MB limit")
+            raise FrameTooLarge(f"{len(body) / 2**20:.0f} MB of data; at most "
+                                f"{MAX_FRAME >> 20} MB can cross to the grader")
         view = memoryview(struct.pack(">I", len(body)) + body)
         while view:
             written = os.write(self.write_fd, view)

@@ -153,7 +153,14 @@ class Worker:
                 return
             answer = self.handle(message)
             if answer is not None:
-                self.channel.send(answer)
+                self.send(answer)
+
+    def send(self, answer: dict) -> None:
+        """Send a reply; one too large to send becomes an error the grader can report."""
+        try:
+            self.channel.send(answer)
+        except wire.FrameTooLarge as exc:
+            self.channel.send(wire.reply(error=describe_exception(exc), out=answer.get("out")))
 
     def ask(self, message: dict, args: tuple, kwargs: dict) -> Any:
         """Send a request to the grader; serve its nested requests until the reply comes."""
@@ -163,7 +170,7 @@ class Worker:
         while True:
             answer = self.channel.receive()
             if answer["op"] != wire.REPLY:
-                self.channel.send(self.handle(answer))
+                self.send(self.handle(answer))
                 continue
             if "error" in answer:
                 raise grader_error(answer["error"])
