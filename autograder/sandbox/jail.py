@@ -99,7 +99,7 @@ def open_jail(pool: str | None, roles: tuple[str, ...] = ("worker", "reference")
     The grader becomes a subreaper: orphans of sandboxed processes come back to it."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    jail = Jail(bwrap=_working_bwrap(pool))
+    jail = Jail(bwrap=working_bwrap(pool))
     if pool:
         if os.geteuid() != 0:
             raise JailError("--sandbox-pool needs root (the grader switches to the pool's users)")
@@ -142,7 +142,7 @@ def _lease(jail: Jail, pool: str, roles: tuple[str, ...]) -> None:
             time.sleep(0.2)
 
 
-def _working_bwrap(pool: str | None) -> str | None:
+def working_bwrap(pool: str | None) -> str | None:
     """bubblewrap's path, if it can really create a sandbox here (it cannot in many
     containers); checked as the user the sandbox would run as."""
     if os.environ.get("AUTOGRADER_NO_BWRAP"):
