@@ -2,6 +2,7 @@
 capabilities per graded call, the allowlist, mutation seen by the grader, one process
 per contract name, and failures charged to the call that caused them."""
 
+import os
 import textwrap
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from autograder.sandbox.broker import Sandbox
 from autograder.sandbox.errors import StudentCrashed, StudentRaised, StudentTimeout
+from autograder.sandbox.jail import remove_files_of
 from autograder.sandbox.limits import Allowlist, Limits
 
 CONTRACT = {"m": ["double", "triple", "Box", "apply"], "n": ["use_double"]}
@@ -221,3 +223,22 @@ def test_a_slow_name_uses_only_its_share(make):
         box.enter(name)
     box.enter("m.triple")
     assert box.call("m.triple", ([1.0],), {}).tolist() == [3.0]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give files to another user")
+def test_litter_of_a_sandbox_user_is_removed_wherever_anyone_may_write(tmp_path):
+    shared = tmp_path / "tmp"
+    (shared / "sticky").mkdir(parents=True)
+    for folder in (shared, shared / "sticky"):
+        os.chmod(folder, 0o1777)
+    litter = [shared / "a", shared / "sticky" / "b", shared / "dir"]
+    for path in litter[:2]:
+        path.write_text("x")
+    (shared / "dir").mkdir()
+    (shared / "dir" / "c").write_text("x")
+    for path in (*litter, shared / "dir" / "c"):
+        os.chown(path, 65534, 65534)
+    (shared / "someone_elses").write_text("y")
+    (shared / "link").symlink_to(tmp_path / "target")
+    remove_files_of(65534, (shared,))
+    assert sorted(p.name for p in shared.rglob("*")) == ["link", "someone_elses", "sticky"]

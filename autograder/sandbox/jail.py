@@ -32,7 +32,8 @@ from typing import Any
 
 PR_SET_CHILD_SUBREAPER = 36
 LOCK_DIR = Path("/run/lock/autograder")  # one lock file per pool user, shared by all runs
-LITTER_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
+LITTER_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/run/lock"),
+               Path("/dev/mqueue"))  # where anyone may write
 PRIVATE_TMP_BYTES = 64 << 20  # the private /tmp under bubblewrap (memory-backed, so capped)
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
 NO_SANDBOX_WARNING = ("warning: no sandbox is available (not root, and bubblewrap is missing "
@@ -230,15 +231,19 @@ def reap() -> None:
             return
 
 
-def remove_files_of(uid: int) -> None:
-    """Delete what ``uid`` created in the world-writable folders (never following links)."""
-    for top in LITTER_DIRS:
+def remove_files_of(uid: int, folders: tuple[Path, ...] = LITTER_DIRS, depth: int = 3) -> None:
+    """Delete what ``uid`` created in the world-writable folders (and in world-writable
+    folders inside them), never following a link."""
+    for top in folders:
         with contextlib.suppress(OSError):
             for entry in os.scandir(top):
                 with contextlib.suppress(OSError):
-                    if entry.stat(follow_symlinks=False).st_uid != uid:
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path, ignore_errors=True)
-                    else:
-                        os.unlink(entry.path)
+                    info = entry.stat(follow_symlinks=False)
+                    if info.st_uid == uid:
+                        if entry.is_dir(follow_symlinks=False):
+                            shutil.rmtree(entry.path, ignore_errors=True)
+                        else:
+                            os.unlink(entry.path)
+                    elif depth > 1 and entry.is_dir(follow_symlinks=False) \
+                            and info.st_mode & 0o002:
+                        remove_files_of(uid, (Path(entry.path),), depth - 1)
