@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis.extra import numpy as hnp
 
-from autograder.sandbox.protocol import ProtocolError, SeededRNG, decode, encode
+from autograder.sandbox.protocol import ProtocolError, SeededRNG, may_hold_handles, decode, encode
 
 
 def no_handles(obj):
@@ -43,3 +43,11 @@ def test_objects_become_handles():
 def test_malformed_data_is_rejected(data):
     with pytest.raises((ProtocolError, TypeError, ValueError)):
         decode(data, no_handles)
+
+
+@pytest.mark.parametrize("body", [b'{"$":"handle","home":"grader","id":1}',
+                                  b'{"$":"\\u0068andle","home":"grader","id":1}',
+                                  b'{"$" : "hand\\u006ce"}'])
+def test_a_frame_that_may_hold_a_handle_is_never_waved_through(body):
+    assert may_hold_handles(body)
+    assert not may_hold_handles(b'{"op":"reply","ok":{"$":"nd","b64":"AAAA"}}')

@@ -386,7 +386,8 @@ class Sandbox:
         while True:
             try:
                 answer = channel.receive(deadline, alive)
-                self._check_handles(role, answer)
+                if channel.had_handles:
+                    self._check_handles(role, answer)
             except (wire.ChannelTimeout, EOFError, OSError, wire.ProtocolError) as exc:
                 raise PeerFailed(role, exc) from None
             if role == "worker" and isinstance(answer.get("out"), str) and answer["out"]:
@@ -398,10 +399,11 @@ class Sandbox:
     def _send(self, role: str, channel: wire.Channel, message: dict) -> None:
         """Send, granting ``role`` every foreign handle the message gives it."""
         try:
-            self._grant(role, message)
             channel.send(message)
         except (OSError, wire.ProtocolError) as exc:
             raise PeerFailed(role, exc) from None
+        if channel.had_handles:  # granted before anything more is read from the other side
+            self._grant(role, message)
 
     def _grant(self, role: str, message: dict) -> None:
         if self.contexts:
