@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis.extra import numpy as hnp
 
-from autograder.sandbox.protocol import ProtocolError, SeededRNG, may_hold_handles, decode, encode
+from autograder.sandbox.protocol import ProtocolError, SeededRNG, decode, encode, may_hold_handles
 
 
 def no_handles(obj):
