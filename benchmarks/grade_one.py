@@ -17,7 +17,6 @@ root), and each measurement is one whole ``run_autograder``.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import shutil
 import subprocess
@@ -29,31 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from hostile_memory import tree_rss  # noqa: E402  (this folder: the one memory sampler)
+
 from autograder import config, packaging  # noqa: E402  (after making the repo importable)
 
 SYSTEM_PATH = packaging.SYSTEM_PATH
-
-
-def tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        total += rss.get(current, 0)
-        stack.extend(children.get(current, []))
-    return total
 
 
 def measure(assignment: str, submission: Path, gradescope: Path | None) -> tuple[float, float, int]:
@@ -76,7 +55,7 @@ def measure(assignment: str, submission: Path, gradescope: Path | None) -> tuple
     proc = subprocess.Popen(command, cwd=ROOT, env=env)
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
+        peak = max(peak, tree_rss(proc.pid)[0])
         time.sleep(0.02)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

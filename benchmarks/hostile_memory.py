@@ -47,9 +47,9 @@ PADDING = b"# " + b"x" * 125 + b"\n"  # one 128-byte comment line
 
 
 def tree_rss(pid: int) -> tuple[int, int]:
-    """Resident bytes of ``pid`` and all its descendants, summed (the same sum as
-    grade_one.py; kept here so that this script imports nothing from any checkout),
-    and of the largest single process among them."""
+    """Resident bytes of ``pid`` and all its descendants, summed, and of the largest
+    single process among them (grade_one.py uses it too; this script imports nothing
+    from the checkout it measures)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):

@@ -49,6 +49,17 @@ def fake_autograder(name: str) -> Path:
     return packaging.install_locally(config.load(name), packaging.local_root("fake-autograder-"))
 
 
+@pytest.fixture(scope="module")
+def gradescope_root():
+    """A fake /autograder, built by unzipping the release and running the real setup.sh
+    (as root, with the pool of sandbox users)."""
+    if not can_run_as_root():
+        pytest.skip("needs root and useradd to create the sandbox users")
+    root = fake_autograder("optimization")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def run_autograder(root: Path, build_submission, metadata: Path | None = None,
                    as_user: str | None = None, env: dict | None = None) -> tuple[Path, float]:
     """Run the real run_autograder on a fresh submission; (results path, wall seconds)."""

@@ -17,7 +17,7 @@ import pytest
 from autograder import packaging
 from autograder.sandbox import jail as jails
 
-from conftest import ROOT, can_run_as_root, fake_autograder, pool_uids, run_autograder, run_cli
+from conftest import ROOT, pool_uids, run_autograder, run_cli
 from corpus import Edit, write_submission
 
 FIXTURES = ROOT / "tests" / "fixtures" / "gradescope"
@@ -171,16 +171,6 @@ CASES = sorted(HOSTILE) + ["binary_garbage", "missing_file", "nested_folder"]
 
 
 # -- through the real run_autograder, as root with the sandbox user --------------------
-@pytest.fixture(scope="module")
-def gradescope_root():
-    """A fake /autograder, built by unzipping the release and running the real setup.sh."""
-    if not can_run_as_root():
-        pytest.skip("needs root and useradd to create the sandbox users")
-    root = fake_autograder("optimization")
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
-
-
 def copy_layout(gradescope_root, kind):
     """Another fake /autograder with its own copy of source/, sharing the installed venv."""
     root = packaging.local_root(f"fake-autograder-{kind}-")

@@ -16,7 +16,7 @@ import pytest
 
 from autograder import config, packaging
 
-from conftest import PATH, POOL_SIZE, SANDBOX_POOL, can_run_as_root, fake_autograder, pool_uids
+from conftest import PATH, POOL_SIZE, SANDBOX_POOL, can_run_as_root, pool_uids
 
 NOBODY = 65534  # the uid of nobody and the gid of nogroup on Debian and Ubuntu
 TEST_POOL = "autograder-testsb"  # a pool of the tests' own, deleted afterwards
@@ -99,12 +99,8 @@ def test_setup_looks_where_symlinks_lead(tmp_path):
 
 # -- an installed layout, as root (one real setup.sh run) -------------------------------
 @pytest.fixture(scope="module")
-def installed():
-    if not can_run_as_root():
-        pytest.skip("needs root and useradd to run setup.sh as on Gradescope")
-    root = fake_autograder("optimization")
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+def installed(gradescope_root):
+    return gradescope_root
 
 
 def test_no_folder_above_the_fake_root_is_writable_by_others(installed):

@@ -123,8 +123,7 @@ class Sandbox:
     # -- imports and names -----------------------------------------------------------
     def load(self, module: str) -> None:
         """Raise the import error of the student's ``module``, if it had one."""
-        if self.import_errors is None:
-            self._start_zygote()
+        self.start()
         if module in self.import_errors:
             raise self.import_errors[module]
 
@@ -190,8 +189,7 @@ class Sandbox:
         self.shares = dict.fromkeys(names, self.limits.total_seconds / max(len(self.plan), 1))
 
     def _fork(self) -> Child:
-        if self.import_errors is None:
-            self._start_zygote()
+        self.start()
         while True:
             try:
                 child = self.zygote.fork(self.limits.import_timeout)
