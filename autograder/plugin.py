@@ -133,6 +133,7 @@ class GradingSession:
         self.outcomes: dict[str, TestOutcome] = {}
         self.import_errors: dict[str, str | None] = {}
         self.own_pass = False
+        self.recheck_failed: dict[str, str] = {}  # name -> why its own program fails
         self.neighbour_calls = 0
 
     # -- fixtures -----------------------------------------------------------------
@@ -207,8 +208,12 @@ class GradingSession:
                 again.append(item)
         if again:
             self.own_pass = True
-            self.sandbox.start_own_pass(recheck)
+            self.sandbox.start_own_pass({self.outcomes[i.nodeid].target for i in again})
             self._run(session, again)
+            for outcome in self.outcomes.values():  # a name that failed it earns nothing
+                if outcome.target in self.recheck_failed and outcome.passed:
+                    outcome.passed = False
+                    outcome.message = self.recheck_failed[outcome.target]
         return True
 
     @staticmethod
@@ -271,6 +276,7 @@ class GradingSession:
             message = (f"{outcome.target} passes with the grader's versions of {used}, but not "
                        f"with your own, which pass on their own. Do your functions call each "
                        f"other in a circle (A calls B, and B calls A)?\n{message}")
+            self.recheck_failed.setdefault(outcome.target, message)
         if not self.own_pass or not passed:
             outcome.passed, outcome.message = passed, message
         printed = self.sandbox.take_output()

@@ -22,7 +22,7 @@ def double(x):
     return 2 * np.asarray(x, dtype=float)
 
 def triple(x):
-    return 3 * np.asarray(x, dtype=float)
+    return double(x) + np.asarray(x, dtype=float)
 
 class Box:
     def __init__(self, lr=0.5):
@@ -54,8 +54,8 @@ class Optimizer:
         self.lr = 0.5
         self.secret = "not for students"
 
-    def step(self, w):
-        return np.asarray(w, dtype=float) - self.lr
+    def step(self, w, grad=0.0):
+        return np.asarray(w, dtype=float) - self.lr * np.asarray(grad, dtype=float)
 
 
 def sandbox(student: dict[str, str], **limits) -> Sandbox:
@@ -118,7 +118,7 @@ def test_reference_objects_die_with_the_call(make):
     student = {"m": HONEST.replace(
         "class Box:", "KEEP = []\n\ndef triple(x):\n    if not KEEP:\n        KEEP.append(Box())\n"
         "        return 0\n    return KEEP[0].step(x)\n\n\nclass Box:")
-        .replace("def triple(x):\n    return 3 * np.asarray(x, dtype=float)\n", "")}
+        .replace("def triple(x):\n    return double(x) + np.asarray(x, dtype=float)\n", "")}
     # Box() here is the student's own class (same file, not graded): make it the grader's
     student["m"] = student["m"].replace("KEEP.append(Box())", "import m as mm\n        "
                                         "KEEP.append(mm.Box())")
@@ -174,7 +174,7 @@ def triple(x):
 
 
 def test_a_deep_reply_is_charged_to_its_call_only(make):
-    student = {"m": HONEST.replace("def triple(x):\n    return 3 * np.asarray(x, dtype=float)",
+    student = {"m": HONEST.replace("def triple(x):\n    return double(x) + np.asarray(x, dtype=float)",
                                    DEEP_REPLY)}
     box = make(student)
     box.enter("m.triple")
@@ -188,7 +188,7 @@ def test_a_deep_reply_is_charged_to_its_call_only(make):
 
 def test_a_planted_timer_dies_with_its_name(make):
     student = {"m": HONEST.replace(
-        "def triple(x):\n    return 3 * np.asarray(x, dtype=float)",
+        "def triple(x):\n    return double(x) + np.asarray(x, dtype=float)",
         "def triple(x):\n    import os, threading\n"
         "    threading.Timer(0.5, os._exit, (0,)).start()\n    return 3 * np.asarray(x, dtype=float)")}
     box = make(student)
@@ -242,3 +242,73 @@ def test_litter_of_a_sandbox_user_is_removed_wherever_anyone_may_write(tmp_path)
     (shared / "link").symlink_to(tmp_path / "target")
     remove_files_of(65534, (shared,))
     assert sorted(p.name for p in shared.rglob("*")) == ["link", "someone_elses", "sticky"]
+
+
+def test_no_reference_that_relies_on_the_graded_name_is_reachable(make):
+    student = {"m": HONEST.replace("def double(x):\n    return 2 * np.asarray(x, dtype=float)",
+                                   "def double(x):\n    return triple(x) - np.asarray(x, dtype=float)")}
+    box = make(student)
+    assert box.uses["m.triple"] == {"m.double"}
+    box.enter("m.double")  # the grader's triple would compute double for it
+    with pytest.raises(StudentRaised, match="because it uses m.double"):
+        box.call("m.double", ([1.0],), {})
+
+
+STALLS = """
+def triple(x):
+    import gc, json, os, struct, time
+    channel = next(o for o in gc.get_objects() if type(o).__name__ == "Channel")
+    arg = {"$": "list", "items": [{"$": "list", "items": [1.0] * 300000}]}
+    body = json.dumps({"op": "call", "target": "m.double", "args": arg,
+                       "kwargs": {"$": "dict", "items": []}}).encode()
+    os.write(channel.write_fd, struct.pack(">I", len(body)) + body)
+    time.sleep(600)  # and never read the 3 MB answer
+"""
+
+
+def test_a_process_that_stops_reading_cannot_hang_the_grader(make):
+    import threading
+
+    student = {"m": HONEST.replace("def triple(x):\n    return double(x) + np.asarray(x, dtype=float)",
+                                   STALLS)}
+    box = make(student, call_timeout=3.0)
+    box.enter("m.triple")
+    outcome = []
+
+    def call():
+        try:
+            box.call("m.triple", (1.0,), {})
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            outcome.append(exc)
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the grader hung writing to a process that stopped reading"
+    assert isinstance(outcome[0], StudentTimeout)
+
+
+def test_the_own_program_pass_starts_from_a_wiped_sandbox(make):
+    student = {"m": HONEST.replace(
+        "def triple(x):\n    return double(x) + np.asarray(x, dtype=float)",
+        "SEEN = []\n\ndef triple(x):\n    import os\n    before = os.path.exists('cache')\n"
+        "    open('cache', 'w').write('answers')\n    SEEN.append(x)\n"
+        "    return [before, len(SEEN)]")}
+    box = make(student)
+    box.enter("m.triple")
+    assert box.call("m.triple", (1,), {}) == [False, 1]
+    assert box.call("m.triple", (1,), {}) == [True, 2]
+    box.start_own_pass(["m.triple"])
+    box.enter("m.triple")
+    assert box.call("m.triple", (1,), {}) == [False, 1]
+
+
+def test_work_done_by_the_grader_for_student_code_stays_small(make):
+    student = {"m": HONEST.replace("def apply(f, x):\n    return f(x)",
+                                   "def apply(f, x):\n    return f.step(np.zeros((1, x)), "
+                                   "np.zeros((x, 1)))")}
+    box = make(student)
+    box.enter("m.apply")
+    assert box.call("m.apply", (Optimizer(), 10), {}).shape == (10, 10)  # fine: small
+    with pytest.raises(StudentRaised, match="too large"):
+        box.call("m.apply", (Optimizer(), 5000), {})  # 25 million elements, in the grader

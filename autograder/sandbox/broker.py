@@ -23,6 +23,7 @@ modified is seen here, never reported by the student's process.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import os
@@ -43,7 +44,10 @@ from autograder.sandbox.limits import Allowlist, Limits
 from autograder.sandbox.process import ARENA_BYTES, Child, Confined, ProcessGone, death_reason
 
 MAX_ZYGOTE_RESTARTS = 3
+RUN_ALLOWANCE = 90.0  # seconds for imports, forks and restarts, on top of the student's time
 OUTPUT_KEPT = 20_000  # characters of student output kept per test
+GRADER_OBJECT_ELEMENTS = 1_000_000  # the broadcast size of one operation's arrays
+GRADER_OBJECT_BYTES = 32 << 20  # array data given to the grader's objects in one call
 MAX_NESTING = 24  # callbacks inside callbacks, between the processes of one graded call
 
 
@@ -57,6 +61,7 @@ class Context:
         default_factory=lambda: {"worker": set(), "reference": set()})
     grader_ids: list[int] = field(default_factory=list)
     reference_ids: list[int] = field(default_factory=list)
+    given_bytes: int = 0  # array data handed to the grader's objects
 
 
 class SandboxError(Exception):
@@ -111,6 +116,7 @@ class Sandbox:
         self.nesting = 0
         self.grader_objects = wire.Registry("grader")
         self.broken: dict[str, StudentCodeError] = {}
+        self.uses = reference_uses(reference or {}, contract)  # name -> names it relies on
         self.reached: dict[str, set[str]] = {}  # graded name -> the reference names it called
         self.neighbour_calls = 0
         self.own = False  # the "own program" pass: neighbours are the student's own
@@ -119,6 +125,7 @@ class Sandbox:
         self.shares: dict[str, float] = {}
         self.output: list[str] = []
         self.last_reply: dict = {}
+        self.started = time.monotonic()
 
     # -- imports and names -----------------------------------------------------------
     def load(self, module: str) -> None:
@@ -148,8 +155,8 @@ class Sandbox:
             if module in errors:
                 continue
             try:
-                answer = self.zygote.ask(wire.request(wire.LOAD, module=module),
-                                         self.limits.import_timeout)
+                timeout = max(min(self.limits.import_timeout, self._time_left()), 0.1)
+                answer = self.zygote.ask(wire.request(wire.LOAD, module=module), timeout)
             except ProcessGone as exc:
                 kind = StudentTimeout if exc.timed_out else StudentCrashed
                 errors[module] = kind(f"importing {module}.py {exc}" + (
@@ -175,18 +182,31 @@ class Sandbox:
         if name not in self.shares:
             used = sum(self.spent.values())
             left = [n for n in self.plan if n not in self.shares] or [name]
-            self.shares[name] = max(self.limits.total_seconds - used, 0.0) / len(left)
+            budget = min(self.limits.total_seconds - used, self._time_left())
+            self.shares[name] = max(budget, 0.0) / len(left)
             self.spent.setdefault(name, 0.0)
 
     def start_own_pass(self, names: Iterable[str]) -> None:
-        """From now on, neighbours are the student's own; each name checked again gets a
-        fresh process and a fresh share of time."""
+        """From now on, neighbours are the student's own. The submission is imported
+        again into a wiped sandbox (nothing the first pass saw can be replayed), and each
+        name checked again gets a fresh process and a fair share of the time left."""
         self._end_child()
+        self.zygote.wipe()
+        self._start_zygote()
         self.own = True
         self.name = None
         names = list(names)
+        for name in names:
+            self.broken.pop(name, None)
+        share = min(self.limits.total_seconds / max(len(self.plan), 1),
+                    self._time_left() / max(len(names), 1))
         self.spent = dict.fromkeys(names, 0.0)
-        self.shares = dict.fromkeys(names, self.limits.total_seconds / max(len(self.plan), 1))
+        self.shares = dict.fromkeys(names, share)
+
+    def _time_left(self) -> float:
+        """Seconds left of the whole run's wall-clock budget: the student code's time,
+        plus one allowance for imports, forks and restarts (Gradescope stops at 10 min)."""
+        return self.started + self.limits.total_seconds + RUN_ALLOWANCE - time.monotonic()
 
     def _fork(self) -> Child:
         self.start()
@@ -267,7 +287,8 @@ class Sandbox:
     def _request_once(self, graded: str, what: str, message: dict, args: tuple,
                       kwargs: dict) -> Any:
         name = self.name or graded
-        left = self.shares.get(name, self.limits.total_seconds) - self.spent.get(name, 0.0)
+        left = min(self.shares.get(name, self.limits.total_seconds) - self.spent.get(name, 0.0),
+                   self._time_left())
         if left <= 0:
             error = StudentTimeout(f"{what} was not run: {name} used up its share of the "
                                    f"grading time ({self.shares[name]:.0f} s of student code)")
@@ -350,7 +371,9 @@ class Sandbox:
             if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
                 data = np.ascontiguousarray(value).tobytes()
                 child = self.child
-                if child.used + len(data) <= ARENA_BYTES:
+                if child.used + len(data) > ARENA_BYTES:  # (a name passing 32 MB of arrays)
+                    child.used = 0
+                if len(data) <= ARENA_BYTES:
                     offset = child.used
                     child.arena[offset:offset + len(data)] = data
                     child.used += (len(data) + 63) // 64 * 64
@@ -380,7 +403,7 @@ class Sandbox:
     def _exchange(self, role: str, message: dict, deadline: float) -> dict:
         """Send ``message`` to ``role``; serve its requests until its reply comes."""
         channel, alive = self._peer(role)
-        self._send(role, channel, message)
+        self._send(role, message, deadline)
         while True:
             try:
                 answer = channel.receive(deadline, alive)
@@ -392,29 +415,27 @@ class Sandbox:
                 self._keep_output(answer["out"])
             if answer["op"] == wire.REPLY:
                 return answer
-            self._send(role, channel, self._serve(role, answer, deadline))
+            served = self._serve(role, answer, deadline)
+            try:
+                self._send(role, served, deadline)
+            except wire.ProtocolError as exc:  # nothing was sent: it still gets an answer
+                self._send(role, wire.reply(error={"types": ["ValueError"],
+                                                   "message": str(exc)}), deadline)
 
-    def _send(self, role: str, channel: wire.Channel, message: dict) -> None:
-        """Send, granting ``role`` every foreign handle the message gives it."""
-        try:
-            channel.send(message)
-        except (OSError, wire.ProtocolError) as exc:
-            raise PeerFailed(role, exc) from None
-        if channel.had_handles:  # granted before anything more is read from the other side
-            self._grant(role, message)
-
-    def _grant(self, role: str, message: dict) -> None:
-        if self.contexts:
+    def _send(self, role: str, message: dict, deadline: float) -> None:
+        """Send, granting ``role`` every foreign handle the message gives it first; a
+        malformed message raises :class:`ProtocolError` before anything is sent."""
+        channel, alive = self._peer(role)
+        body = wire.dump(message)
+        if wire.may_hold_handles(body) and self.contexts:
             grants = self.contexts[-1].grants[role]
-            for data in wire.handles_in(message.get("args")):
-                if data["home"] != role:
-                    grants.add((data["home"], data["id"]))
-            for data in wire.handles_in(message.get("kwargs")):
-                if data["home"] != role:
-                    grants.add((data["home"], data["id"]))
-            for data in wire.handles_in(message.get("ok")):
-                if data["home"] != role:
-                    grants.add((data["home"], data["id"]))
+            for key in ("args", "kwargs", "ok"):
+                grants.update((data["home"], data["id"]) for data in
+                              wire.handles_in(message.get(key)) if data["home"] != role)
+        try:
+            channel.write(body, deadline, alive)
+        except (wire.ChannelTimeout, EOFError, OSError) as exc:
+            raise PeerFailed(role, exc) from None
 
     def _check_handles(self, role: str, message: dict) -> None:
         """Every foreign handle ``role`` sends must have been given to it in this call."""
@@ -460,10 +481,13 @@ class Sandbox:
             if data["home"] == "reference":
                 return self._on_reference(f"{data['type']}.{name}", forward, deadline)
             return self._exchange("worker", forward, deadline)
+        except (PeerFailed, ReferenceFailed):
+            raise  # a process failed: the whole call fails
         except Refused as exc:
             return wire.reply(error={"types": ["PermissionError"], "message": str(exc)})
-        except wire.ProtocolError as exc:
-            return wire.reply(error={"types": ["ValueError"], "message": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - whatever the request did, it gets an answer
+            return wire.reply(error={"types": [type(exc).__name__, "ValueError"],
+                                     "message": str(exc)[:500]})
         finally:
             self.nesting -= 1
 
@@ -476,6 +500,9 @@ class Sandbox:
         if target == context.graded:
             raise Refused(f"{target} cannot use the grader's own {target} while it is being "
                           "graded")
+        if context.graded in self.uses.get(target, ()):
+            raise Refused(f"the grader's {target} is not available while {context.graded} is "
+                          f"being graded, because it uses {context.graded}")
         self.reached.setdefault(context.graded, set()).add(target)
         self.neighbour_calls += 1
         forward = wire.request(wire.CALL, target=target, args=message.get("args"),
@@ -488,10 +515,13 @@ class Sandbox:
         except ProcessGone as exc:
             raise ReferenceFailed(what, EOFError(str(exc))) from None
         except PeerFailed as exc:
+            self.reference.stop()  # it may be left waiting in the middle of a call
             if exc.role != "reference":
                 raise
-            self.reference.stop()
             raise ReferenceFailed(what, exc.cause) from None
+        except BaseException:
+            self.reference.stop()
+            raise
 
     def _check_allowed(self, op: str, name: str, data: dict) -> None:
         allow = self.allow
@@ -512,6 +542,7 @@ class Sandbox:
             raise Refused(str(exc)) from None
         args = wire.decode(message.get("args", {"$": "list", "items": []}), _no_handles)
         kwargs = wire.decode(message.get("kwargs", {"$": "dict", "items": []}), _no_handles)
+        self._check_size(args, kwargs)
         try:
             if op == wire.INVOKE:
                 if isinstance(obj, type) or not callable(obj):  # a test's callback only
@@ -531,6 +562,25 @@ class Sandbox:
                 ValueError, StudentCodeError) as exc:
             return wire.reply(error={"types": [type(exc).__name__], "message": str(exc)[:500]})
 
+    def _check_size(self, args: list, kwargs: dict) -> None:
+        """Work done for student code in the grader stays small: the arrays given to one
+        operation broadcast to at most ``GRADER_OBJECT_ELEMENTS`` elements, and one call
+        gives the grader's objects at most ``GRADER_OBJECT_BYTES`` in all."""
+        arrays = [np.asarray(v) for v in (*args, *kwargs.values())
+                  if isinstance(v, (np.ndarray, list, tuple))]
+        try:
+            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        except ValueError:
+            shape = ()
+        if int(np.prod(shape)) > GRADER_OBJECT_ELEMENTS:
+            raise Refused(f"arrays of shapes {[a.shape for a in arrays]} are too large for the "
+                          f"grader's objects (more than {GRADER_OBJECT_ELEMENTS} elements)")
+        context = self.contexts[-1]
+        context.given_bytes += sum(a.nbytes for a in arrays)
+        if context.given_bytes > GRADER_OBJECT_BYTES:
+            raise Refused(f"your code gave the grader's objects more than "
+                          f"{GRADER_OBJECT_BYTES >> 20} MB of data in one call")
+
     def _give(self, context: Context, obj: Any) -> dict:
         """A test's object sent to the worker: a handle it may use in this context only."""
         if isinstance(obj, wire.Proxy):
@@ -545,6 +595,50 @@ class Sandbox:
         if context.reference_ids and self.reference is not None and self.reference.alive():
             with contextlib.suppress(ProcessGone):
                 self.reference.ask(wire.request(wire.RELEASE, ids=context.reference_ids), 5)
+
+
+def reference_uses(sources: dict[str, bytes], contract: dict[str, list[str]]
+                   ) -> dict[str, set[str]]:
+    """For each contract name, every contract name its reference code relies on, directly
+    or through others (read from the syntax tree: ``gd_step(...)`` inside ``GradientDescent``,
+    ``from losses import sigmoid``, ``losses.softmax``). While a name is graded, no
+    reference that relies on it may be called: it would compute the answer for it."""
+    direct: dict[str, set[str]] = {}
+    for module, source in sources.items():
+        tree = ast.parse(source)
+        aliases = {n: f"{module}.{n}" for n in contract.get(module, ())}
+        modules = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in contract:
+                for alias in node.names:
+                    if alias.name in contract[node.module]:
+                        aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                modules.update({a.asname or a.name: a.name for a in node.names
+                                if a.name in contract})
+        for node in tree.body:
+            name = getattr(node, "name", None)
+            if name not in contract.get(module, ()):
+                continue
+            found = set()
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Name) and inner.id in aliases:
+                    found.add(aliases[inner.id])
+                elif isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) \
+                        and modules.get(inner.value.id) and \
+                        inner.attr in contract[modules[inner.value.id]]:
+                    found.add(f"{modules[inner.value.id]}.{inner.attr}")
+            direct[f"{module}.{name}"] = found - {f"{module}.{name}"}
+    closed = {}
+    for name in direct:
+        seen, stack = set(), list(direct[name])
+        while stack:
+            other = stack.pop()
+            if other not in seen:
+                seen.add(other)
+                stack.extend(direct.get(other, ()))
+        closed[name] = seen
+    return closed
 
 
 def _no_handles(data: dict) -> Any:

@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,9 +135,11 @@ def _lease(jail: Jail, pool: str, roles: tuple[str, ...]) -> None:
                 continue
             jail._locks.append(lock)
             jail.users[wanted.pop(0)] = member
-            # A previous run that died may have left processes or files: clear them first.
+            # A previous run that died may have left processes or files: clear them first,
+            # its scratch folders too (they may hold the reference, readable by this user).
             kill_until_gone(lambda uid=member.pw_uid: owned_by(uid))
             remove_files_of(member.pw_uid)
+            remove_stale_scratch(member.pw_uid)
         if wanted:
             if time.monotonic() > deadline:
                 raise JailError(f"every user of the sandbox pool {pool!r} stayed busy for 600 s")
@@ -229,6 +232,15 @@ def reap() -> None:
                 return
         except ChildProcessError:
             return
+
+
+def remove_stale_scratch(uid: int) -> None:
+    """Delete scratch folders of dead runs (``autograder-*`` in the temp folder) that hold
+    files of ``uid``: a live run would still hold the lease on it."""
+    for scratch in Path(tempfile.gettempdir()).glob("autograder-*"):
+        with contextlib.suppress(OSError):
+            if any(p.stat().st_uid == uid for p in scratch.glob("*/*")):
+                shutil.rmtree(scratch, ignore_errors=True)
 
 
 def remove_files_of(uid: int, folders: tuple[Path, ...] = LITTER_DIRS, depth: int = 3) -> None:

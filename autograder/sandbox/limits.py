@@ -12,7 +12,7 @@ class Limits:
 
     call_timeout: float = 10.0  # seconds of wall time per request
     import_timeout: float = 30.0  # seconds to import one file (top-level code included)
-    total_seconds: float = 420.0  # wall time for all requests of one grading run, shared fairly
+    total_seconds: float = 420.0  # wall time of student code in one run, shared fairly by name
     memory_mb: int = 512  # address space of each sandboxed process
     cpu_seconds: int = 300  # CPU time of one sandboxed process
     file_size_mb: int = 16  # largest file a sandboxed process may write

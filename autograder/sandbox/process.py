@@ -1,7 +1,7 @@
 """One confined process of the sandbox, seen from the grader.
 
 A :class:`Confined` process runs :mod:`autograder.sandbox.worker` in the jail, with a
-private scratch folder: ``lib/`` (the worker's own copy of the two modules it may
+private scratch folder: ``lib/`` (the worker's own copy of the modules it may
 import, so nothing else of the toolkit, nor the reference, is on its path),
 ``files/`` (the files it serves, readable by its user alone) and ``work/`` (its only
 writable folder). It talks over a control socket; :meth:`Confined.fork` gives a
@@ -50,7 +50,7 @@ class Child:
     channel: wire.Channel
     arena: mmap.mmap
     generation: int
-    used: int = 0  # bytes of the arena handed out (never reused: a stored view stays valid)
+    used: int = 0  # bytes of the arena handed out (reused only when full: a stored view stays valid)
 
     def alive(self) -> bool:
         return self.pid < 0 or is_alive(self.pid)  # unknown pid: rely on EOF and time-outs
@@ -80,7 +80,7 @@ class Confined:
         self.control: wire.Channel | None = None
         self.socket: socket.socket | None = None
         self.pid = 0  # the worker's own pid (under bubblewrap, below bwrap's)
-        self.generation = 0
+        self.lineage: list[int] = []  # from the started process down to the worker
         self.unavailable: dict[str, str] = {}  # module -> why it is not imported again
         self._prepare(files)
 
@@ -136,21 +136,22 @@ class Confined:
         theirs.close()
         self.socket = ours
         self.control = wire.Channel(ours.fileno(), ours.fileno())
-        self.generation += 1
         files = {name: str(path) for name, path in self.paths.items()}
         mode = "student" if self.role == "worker" else "reference"
         self.ask(wire.request(wire.INIT, files=files, contract=self.contract, mode=mode,
                               unavailable=self.unavailable), self.limits.import_timeout)
-        self.pid = self._innermost(self.proc.pid)
+        self.lineage = self._lineage(self.proc.pid)
+        self.pid = self.lineage[-1]
 
     def ask(self, message: dict, timeout: float) -> dict:
         """One request on the control channel and its reply (no callbacks are served:
         nothing reaches the grader from a process outside a graded call)."""
         if self.control is None:
             self.start()
+        deadline = time.monotonic() + timeout
         try:
-            self.control.send(message)
-            answer = self.control.receive(time.monotonic() + timeout, self.alive)
+            self.control.write(wire.dump(message), deadline, self.alive)
+            answer = self.control.receive(deadline, self.alive)
         except wire.ChannelTimeout:
             self.stop()
             raise ProcessGone(f"did not finish within {timeout:.0f} s", timed_out=True) from None
@@ -170,10 +171,11 @@ class Confined:
         arena_fd = os.memfd_create("arena", 0)
         try:
             os.ftruncate(arena_fd, ARENA_BYTES)
-            self.control.send(wire.request(wire.FORK))
+            self.control.write(wire.dump(wire.request(wire.FORK)), time.monotonic() + timeout,
+                               self.alive)
             socket.send_fds(self.socket, [b"F"], [to_child_r, from_child_w, arena_fd])
             arena = mmap.mmap(arena_fd, ARENA_BYTES)
-        except OSError as exc:
+        except (OSError, wire.ChannelTimeout, EOFError) as exc:
             for fd in (to_child_r, to_child_w, from_child_r, from_child_w):
                 os.close(fd)
             self.stop()
@@ -182,7 +184,7 @@ class Confined:
             os.close(arena_fd)
         os.close(to_child_r)
         os.close(from_child_w)
-        child = Child(0, wire.Channel(from_child_r, to_child_w), arena, self.generation)
+        child = Child(0, wire.Channel(from_child_r, to_child_w), arena, 0)
         try:
             answer = child.channel.receive(time.monotonic() + timeout, self.alive)
             if answer["op"] != wire.REPLY or "error" in answer:
@@ -196,9 +198,34 @@ class Confined:
         return child
 
     def end_children(self) -> None:
-        """Kill every process below the zygote (the current child and all it started)."""
-        if self.pid:
-            jails.kill_until_gone(lambda: jails.descendants(self.pid))
+        """Kill every process below the zygote (the current child and all it started) and,
+        with a pool user of its own, every other process of that user, and its files in
+        the shared temp folders: nothing one contract name leaves reaches the next."""
+        if not self.pid:
+            return
+        user = self.jail.users.get(self.role)
+
+        def strays() -> list[int]:
+            found = jails.descendants(self.pid)
+            if user is not None:  # escaped the tree (the zygote's subreaper flag was cleared)
+                found += [p for p in jails.owned_by(user.pw_uid) if p not in self.lineage]
+            return found
+
+        jails.kill_until_gone(strays)
+        if user is not None:
+            jails.remove_files_of(user.pw_uid)
+
+    def wipe(self) -> None:
+        """Stop the process and empty its working folder (nothing carries over)."""
+        self.stop()
+        for path in self.workdir.iterdir():
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        user = self.jail.users.get(self.role)
+        if user is not None:
+            jails.remove_files_of(user.pw_uid)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None and is_alive(self.pid or
@@ -225,14 +252,16 @@ class Confined:
         self.pid = 0
 
     @staticmethod
-    def _innermost(pid: int) -> int:
-        """Follow single children down (bubblewrap's own processes) to the worker."""
+    def _lineage(pid: int) -> list[int]:
+        """The started process and its single children down to the worker (bubblewrap
+        runs two processes of its own above it)."""
+        chain = [pid]
         for _ in range(5):
-            children = [p for p, ppid, _ in jails.processes() if ppid == pid]
+            children = [p for p, ppid, _ in jails.processes() if ppid == chain[-1]]
             if len(children) != 1:
-                return pid
-            pid = children[0]
-        return pid
+                break
+            chain.append(children[0])
+        return chain
 
 
 def is_alive(pid: int) -> bool:

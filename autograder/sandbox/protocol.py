@@ -111,7 +111,7 @@ def encode(value: Any, register: Callable[[Any], dict], depth: int = 0) -> Any:
     if isinstance(value, np.ndarray):
         if value.nbytes > MAX_FRAME:  # refused before any copy is made
             raise FrameTooLarge(f"an array of {value.nbytes / 2**20:.0f} MB; at most "
-                                f"{MAX_FRAME >> 20} MB can cross to the grader")
+                                f"{MAX_FRAME >> 20} MB can cross the sandbox's wall")
         if value.dtype.kind not in _ARRAY_KINDS:
             try:
                 value = value.astype(np.float64)
@@ -170,7 +170,10 @@ def decode(data: Any, make_proxy: Callable[[dict], Any],
         except TypeError as exc:
             raise ProtocolError(f"dict with unhashable key: {exc}") from None
     if tag == "rng":
-        return np.random.default_rng(_int(data.get("seed")))
+        seed = _int(data.get("seed"))
+        if seed < 0:
+            raise ProtocolError("a negative seed")
+        return np.random.default_rng(seed)
     if tag == "handle":
         return make_proxy(check_handle(data))
     raise ProtocolError(f"unknown tag {tag!r}")
@@ -320,6 +323,15 @@ METHOD_MARK = _MethodMark()
 
 
 # -- frames -----------------------------------------------------------------------------
+def dump(message: dict) -> bytes:
+    """The JSON text of one message, or :class:`FrameTooLarge`."""
+    body = json.dumps(message, allow_nan=True, separators=(",", ":")).encode()
+    if len(body) > MAX_FRAME:
+        raise FrameTooLarge(f"{len(body) / 2**20:.0f} MB of data; at most "
+                            f"{MAX_FRAME >> 20} MB can cross the sandbox's wall")
+    return body
+
+
 def may_hold_handles(body: bytes) -> bool:
     """False only when the JSON text cannot hold a handle: the word "handle" does not occur,
     not even spelled with escapes (a cheap test that spares walking every message)."""
@@ -332,19 +344,39 @@ class Channel:
     def __init__(self, read_fd: int, write_fd: int) -> None:
         self.read_fd = read_fd
         self.write_fd = write_fd
-        self.had_handles = True  # whether the last message sent or received may hold a handle
+        self.had_handles = True
 
     def send(self, message: dict) -> None:
-        """Write one message (blocks until the pipe takes it)."""
-        body = json.dumps(message, allow_nan=True, separators=(",", ":")).encode()
-        self.had_handles = may_hold_handles(body)
-        if len(body) > MAX_FRAME:
-            raise FrameTooLarge(f"{len(body) / 2**20:.0f} MB of data; at most "
-                                f"{MAX_FRAME >> 20} MB can cross to the grader")
+        """Write one message, blocking until the pipe takes it (the sandboxed side)."""
+        self.write(dump(message))
+
+    def write(self, body: bytes, deadline: float | None = None,
+              alive: Callable[[], bool] | None = None) -> None:
+        """Write one dumped message. With a deadline (the grader), raise
+        :class:`ChannelTimeout` when the other side stops reading."""
         view = memoryview(struct.pack(">I", len(body)) + body)
+        if deadline is not None:
+            os.set_blocking(self.write_fd, False)
         while view:
-            written = os.write(self.write_fd, view)
+            if deadline is not None:
+                self._wait(deadline, alive, write=True)
+            try:
+                written = os.write(self.write_fd, view)
+            except BlockingIOError:
+                continue
             view = view[written:]
+
+    def _wait(self, deadline: float, alive: Callable[[], bool] | None, write: bool) -> None:
+        """Until the channel is readable (or writable), the deadline, or the peer's death."""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ChannelTimeout()
+            fds = ([], [self.write_fd]) if write else ([self.read_fd], [])
+            if any(select.select(*fds, [], min(left, 0.25))[:2]):
+                return
+            if alive is not None and not alive():
+                raise EOFError("the other side is gone")
 
     def receive(self, deadline: float | None = None,
                 alive: Callable[[], bool] | None = None) -> dict:
@@ -355,7 +387,7 @@ class Channel:
             raise FrameTooLarge(f"a message of {length} bytes is over the "
                                 f"{MAX_FRAME >> 20} MB limit")
         body = self._read_exact(length, deadline, alive)
-        self.had_handles = may_hold_handles(body)
+        self.had_handles = may_hold_handles(body)  # whether the last message read may hold one
         try:
             message = json.loads(body)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -369,15 +401,12 @@ class Channel:
         chunks: list[bytes] = []
         remaining = n
         while remaining:
-            while deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise ChannelTimeout()
-                if select.select([self.read_fd], [], [], min(left, 0.25))[0]:
-                    break
-                if alive is not None and not alive():
-                    raise EOFError("the other side is gone")
-            chunk = os.read(self.read_fd, min(remaining, 1 << 20))
+            if deadline is not None:
+                self._wait(deadline, alive, write=False)
+            try:
+                chunk = os.read(self.read_fd, min(remaining, 1 << 20))
+            except BlockingIOError:
+                continue
             if not chunk:
                 raise EOFError("the other side closed the channel")
             chunks.append(chunk)
