@@ -255,6 +255,17 @@ def softmax(z):
     return softmax_cross_entropy_grad(z, np.zeros_like(z)) * n_rows
 '''
 
+# Two names that each hand the work to the other: the grader's reference of neither uses
+# the other, so only the check in the student's own program finds them out.
+CIRCULAR_STEP_DECAY = '''
+def step_decay(lr0, t, drop=0.5, every=10):
+    return exponential_decay(lr0, t // every, drop)
+'''
+CIRCULAR_EXPONENTIAL_DECAY = '''
+def exponential_decay(lr0, t, gamma=0.96):
+    return step_decay(lr0, t, drop=gamma, every=1)
+'''
+
 # -- 4: walking grader objects down to native code ---------------------------------------
 WALK = '''
 _POKED = []
@@ -622,10 +633,18 @@ ATTACKS = [
         redefine(L, "l1_loss", KEEP_FROM_L1), redefine(OPT, "Momentum", MOMENTUM_FORWARDS)),
         _names("losses.l1_loss", "optimizers.Momentum"), _names("optimizers.Momentum"),
         "full marks for Momentum: forwards to reference objects l1_loss made while it was graded"),
+    # softmax_cross_entropy_grad is the reference's own (softmax(z) - y) / N: once softmax
+    # is found out, it passes on the grader's softmax and keeps its points (one bug costs once).
     Attack("circular_softmax", 3, edited(redefine(L, "softmax", CIRCULAR_SOFTMAX)),
            _names("losses.softmax", "losses.softmax_cross_entropy_grad"),
-           _names("losses.softmax", "losses.softmax_cross_entropy_grad"),
+           _names("losses.softmax"),
            "full marks for both: each was graded with the other's reference"),
+    Attack("circular_schedules", 3, edited(
+        redefine(S, "step_decay", CIRCULAR_STEP_DECAY),
+        redefine(S, "exponential_decay", CIRCULAR_EXPONENTIAL_DECAY)),
+        _names("schedules.step_decay", "schedules.exponential_decay"),
+        _names("schedules.step_decay", "schedules.exponential_decay"),
+        "full marks for both: each was graded with the other's reference"),
     Attack("walks_grader_objects", 4, edited(
         after_imports(T, WALK), after_imports(R, WALK),
         before(T, "    X_train = np.asarray(X_train, dtype=float)\n",

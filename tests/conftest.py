@@ -75,3 +75,43 @@ def run_autograder(root: Path, build_submission, metadata: Path | None = None,
                    capture_output=True,
                    user=as_user, check=False)
     return root / "results" / "results.json", time.monotonic() - start
+
+
+def process_table() -> dict[int, tuple[int, int, str]]:
+    """pid -> (parent pid, owner uid, command line) of every live process."""
+    table = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            owner = os.stat(f"/proc/{entry}").st_uid
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z":  # a zombie is already dead
+            table[int(entry)] = (int(fields[1]), owner, cmdline.decode(errors="replace"))
+    return table
+
+
+def orphans(suspect, grace: float = 5.0) -> list[str]:
+    """Live processes that ``suspect(owner, cmdline)`` selects and that nothing alive owns:
+    every ancestor up to init is a suspect too. A grading (or a test) running beside this
+    one owns its sandbox processes; what a finished grading left is re-parented to init.
+    Waits up to ``grace`` seconds for them to go."""
+    deadline = time.monotonic() + grace
+    while True:
+        table = process_table()
+        found = [f"{pid}: {cmd[:200]}" for pid, (_, owner, cmd) in table.items()
+                 if suspect(owner, cmd) and not _owned(pid, table, suspect)]
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.25)
+
+
+def _owned(pid: int, table: dict, suspect) -> bool:
+    """Whether a live process that is not a suspect is an ancestor of ``pid``."""
+    while pid in table and pid > 1:
+        if not suspect(table[pid][1], table[pid][2]):
+            return True
+        pid = table[pid][0]
+    return False
+

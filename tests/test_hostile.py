@@ -10,14 +10,13 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from autograder import packaging
 from autograder.sandbox import jail as jails
 
-from conftest import ROOT, pool_uids, run_autograder, run_cli
+from conftest import ROOT, orphans, pool_uids, run_autograder, run_cli
 from corpus import Edit, write_submission
 
 FIXTURES = ROOT / "tests" / "fixtures" / "gradescope"
@@ -141,30 +140,10 @@ def check_result(result_path, attacked, elapsed, must_lose=True):
 
 
 def leftover_processes(uids=()):
-    """Processes a grading left behind: the attacks' marker sleeps, and sandbox processes
-    (or processes of the pool users) that no running grader owns any more. Another
-    grading running on this machine at the same time is not a leftover."""
-    table = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            owner = os.stat(f"/proc/{entry}").st_uid
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z":  # a zombie is already dead
-            table[int(entry)] = (int(fields[1]), owner, cmdline)
-
-    def graded_by_someone(pid):
-        while pid in table and pid > 1:
-            if "autograder.cli" in table[pid][2] or "autograder grade" in table[pid][2]:
-                return True
-            pid = table[pid][0]
-        return False
-
-    return [cmdline for pid, (_, owner, cmdline) in table.items()
-            if "98765" in cmdline or (("sandbox.worker" in cmdline or owner in uids)
-                                      and not graded_by_someone(pid))]
+    """Processes a grading left behind: the attacks' marker sleeps, sandbox processes and
+    processes of the pool users, once nothing alive owns them."""
+    return orphans(lambda owner, cmd: "98765" in cmd or "sandbox.worker" in cmd
+                   or owner in uids)
 
 
 CASES = sorted(HOSTILE) + ["binary_garbage", "missing_file", "nested_folder"]

@@ -31,7 +31,7 @@ from attacks import ATTACKS, BY_NAME, LITTER_MARK, PLANT_MARK, Attack, may_lose,
 
 from autograder import config
 
-from conftest import PATH, ROOT, run_autograder
+from conftest import PATH, ROOT, orphans, run_autograder
 from corpus import write_submission
 
 METADATA = ROOT / "tests" / "fixtures" / "gradescope" / "on_time.json"
@@ -53,41 +53,10 @@ def sandbox_uids() -> set[int]:
     return uids
 
 
-def process_table() -> dict[int, tuple[int, int, str]]:
-    """pid -> (parent pid, owner uid, command line) of every live process."""
-    table = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            owner = os.stat(f"/proc/{entry}").st_uid
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z":  # a zombie is already dead
-            table[int(entry)] = (int(fields[1]), owner, cmdline.decode(errors="replace"))
-    return table
-
-
-def under_a_grader(pid: int, table: dict[int, tuple[int, int, str]]) -> bool:
-    """Whether a running grader (this one's neighbour, say) is an ancestor of ``pid``."""
-    while pid in table and pid > 1:
-        if "autograder.cli" in table[pid][2]:
-            return True
-        pid = table[pid][0]
-    return False
-
-
-def processes_of(uids: set[int], grace: float = 5.0) -> list[str]:
-    """Live processes owned by ``uids`` that no running grader owns (another grading may run
-    beside this one), after waiting up to ``grace`` seconds for them to go."""
-    deadline = time.monotonic() + grace
-    while True:
-        table = process_table()
-        found = [f"{pid}: {cmdline[:200]}" for pid, (_, owner, cmdline) in table.items()
-                 if owner in uids and not under_a_grader(pid, table)]
-        if not found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.25)
+def processes_of(uids: set[int]) -> list[str]:
+    """Live processes owned by ``uids`` that nothing alive owns (another grading may run
+    beside this one)."""
+    return orphans(lambda owner, cmd: owner in uids)
 
 
 def files_left(uids: set[int], since: float) -> list[str]:
