@@ -13,7 +13,7 @@ from autograder.sandbox.errors import StudentCrashed, StudentRaised, StudentTime
 from autograder.sandbox.jail import remove_files_of
 from autograder.sandbox.limits import Allowlist, Limits
 
-CONTRACT = {"m": ["double", "triple", "Box", "apply"], "n": ["use_double"]}
+CONTRACT = {"m": ["double", "triple", "Box", "apply", "slow"], "n": ["use_double"]}
 REFERENCE = {
     "m": """
 import numpy as np
@@ -200,9 +200,10 @@ def test_a_planted_timer_dies_with_its_name(make):
     assert box.call("m.double", ([1.0],), {}).tolist() == [2.0]
 
 
-def test_reference_run_by_student_code_is_bounded(make):
-    student = {"m": HONEST, "n": "import m\n\ndef use_double(x):\n"
-                                 "    return m.apply(lambda v: [0 for _ in iter(int, 1)], x)\n"}
+@pytest.mark.parametrize("call", ["m.slow(x)", "m.apply(lambda v: any(iter(int, 1)), x)"],
+                         ids=["in the reference", "in a callback of the reference"])
+def test_reference_run_by_student_code_is_bounded(make, call):
+    student = {"m": HONEST, "n": f"import m\n\ndef use_double(x):\n    return {call}\n"}
     box = make(student, call_timeout=2.0)
     box.enter("n.use_double")
     with pytest.raises(StudentTimeout):

@@ -333,7 +333,9 @@ def grader_error(info: Any) -> Exception:
     a built-in exception type keeps its type (``ValueError`` stays a ValueError)."""
     info = info if isinstance(info, dict) else {}
     kind = getattr(builtins, str((info.get("types") or ["?"])[0]), None)
-    message = f"(from the grader) {info.get('message', '')}"
+    message = str(info.get("message", ""))
+    if not message.startswith("(from the grader)"):
+        message = f"(from the grader) {message}"
     if isinstance(kind, type) and issubclass(kind, Exception):
         return kind(message)
     return GraderError(message)
