@@ -380,7 +380,7 @@ def _kill_children() -> None:
                 break
         if not children:
             return
-        time.sleep(0.01)
+        time.sleep(0.001)
 
 
 def apply_limits(limits: dict) -> None:
