@@ -3,14 +3,17 @@ capabilities per graded call, the allowlist, mutation seen by the grader, one pr
 per contract name, and failures charged to the call that caused them."""
 
 import os
+import shutil
+import subprocess
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from autograder.sandbox.broker import Sandbox
 from autograder.sandbox.errors import StudentCrashed, StudentRaised, StudentTimeout
-from autograder.sandbox.jail import remove_files_of
+from autograder.sandbox.jail import remove_files_of, remove_ipc_of
 from autograder.sandbox.limits import Allowlist, Limits
 
 CONTRACT = {"m": ["double", "triple", "Box", "apply", "slow"], "n": ["use_double"]}
@@ -313,3 +316,18 @@ def test_work_done_by_the_grader_for_student_code_stays_small(make):
     assert box.call("m.apply", (Optimizer(), 10), {}).shape == (10, 10)  # fine: small
     with pytest.raises(StudentRaised, match="too large"):
         box.call("m.apply", (Optimizer(), 5000), {})  # 25 million elements, in the grader
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ipcmk"),
+                    reason="needs root and util-linux to act as another user")
+def test_shared_memory_of_a_sandbox_user_is_removed():
+    def segments():
+        rows = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+        return [r.split()[1] for r in rows if r.split()[7] == "65534"]
+
+    before = segments()
+    subprocess.run(["ipcmk", "-M", "65536"], user=65534, group=65534, check=True,
+                   capture_output=True)
+    assert len(segments()) == len(before) + 1
+    remove_ipc_of(65534)
+    assert segments() == []

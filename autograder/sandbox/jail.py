@@ -91,6 +91,7 @@ class Jail:
         for user in self.users.values():
             kill_until_gone(lambda uid=user.pw_uid: owned_by(uid))
             remove_files_of(user.pw_uid)
+            remove_ipc_of(user.pw_uid)
         for lock in self._locks:
             lock.close()
         self._locks.clear()
@@ -139,6 +140,7 @@ def _lease(jail: Jail, pool: str, roles: tuple[str, ...]) -> None:
             # its scratch folders too (they may hold the reference, readable by this user).
             kill_until_gone(lambda uid=member.pw_uid: owned_by(uid))
             remove_files_of(member.pw_uid)
+            remove_ipc_of(member.pw_uid)
             remove_stale_scratch(member.pw_uid)
         if wanted:
             if time.monotonic() > deadline:
@@ -232,6 +234,20 @@ def reap() -> None:
                 return
         except ChildProcessError:
             return
+
+
+def remove_ipc_of(uid: int) -> None:
+    """Delete the System V shared memory, semaphores and message queues ``uid`` owns:
+    memory a process detached from outlives it, outside every resource limit."""
+    for kind, flag in (("shm", "-m"), ("sem", "-s"), ("msg", "-q")):
+        with contextlib.suppress(OSError):
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+            header = lines[0].split()
+            ids = [row.split()[1] for row in lines[1:]
+                   if len(row.split()) == len(header)
+                   and int(row.split()[header.index("uid")]) == uid]
+            for ipc_id in ids:
+                subprocess.run(["ipcrm", flag, ipc_id], capture_output=True, check=False)
 
 
 def remove_stale_scratch(uid: int) -> None:

@@ -214,6 +214,7 @@ class Confined:
         jails.kill_until_gone(strays)
         if user is not None:
             jails.remove_files_of(user.pw_uid)
+            jails.remove_ipc_of(user.pw_uid)
 
     def wipe(self) -> None:
         """Stop the process and empty its working folder (nothing carries over)."""
