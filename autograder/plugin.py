@@ -131,7 +131,6 @@ class GradingSession:
                                pool, assignment.grader_objects)
         self.sandbox.own = not reference  # a student's own copy: their code all the way down
         self.outcomes: dict[str, TestOutcome] = {}
-        self.import_errors: dict[str, str | None] = {}
         self.own_pass = False
         self.recheck_failed: dict[str, str] = {}  # name -> why its own program fails
         self.neighbour_calls = 0
@@ -244,15 +243,11 @@ class GradingSession:
         module = target.split(".", 1)[0]
         if module in self.missing:
             pytest.fail(self.missing[module], pytrace=False)
-        if module not in self.import_errors:
-            try:
-                self.sandbox.load(module)
-                self.import_errors[module] = None
-            except StudentCodeError as exc:
-                self.import_errors[module] = (f"{module}.py could not be imported, so none of "
-                                              f"its functions can be graded:\n{exc}")
-        if self.import_errors[module]:
-            pytest.fail(self.import_errors[module], pytrace=False)
+        try:
+            self.sandbox.load(module)  # the import happened once, in the zygote
+        except StudentCodeError as exc:
+            pytest.fail(f"{module}.py could not be imported, so none of its functions can be "
+                        f"graded:\n{exc}", pytrace=False)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):

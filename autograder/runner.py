@@ -52,7 +52,8 @@ def run_tests(assignment: config.Assignment, submission: Path,
             "--confcutdir", str(assignment.tests_dir), "-c", os.devnull, "--tb=no",
             "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     log = io.StringIO()
-    with contextlib.redirect_stdout(log), _environment(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"):
+    with contextlib.redirect_stdout(log), pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
         code = pytest.main(args, plugins=[session])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not session.outcomes:
         tail = " | ".join(line for line in log.getvalue().splitlines()[-3:] if line.strip())
@@ -72,21 +73,6 @@ def run_tests(assignment: config.Assignment, submission: Path,
         rows.insert(0, results.Row("Submitted files", 0.0, 0.0, ["files"],
                                    output="\n".join(notes), status="passed"))
     return rows, summary_text(rows)
-
-
-@contextlib.contextmanager
-def _environment(**values: str):
-    """Set environment variables for the duration of the block."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def summary_text(rows: list[results.Row]) -> str:

@@ -66,9 +66,8 @@ class Jail:
         user = self.users.get(role)
         if user is not None:
             kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
-        env = {"HOME": str(workdir), "TMPDIR": str(workdir)}
         if self.bwrap is None:
-            return argv, kwargs | {"cwd": workdir}, env
+            return argv, kwargs | {"cwd": workdir}, {"HOME": str(workdir), "TMPDIR": str(workdir)}
         args = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-all",
                 "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev",
                 "--size", str(PRIVATE_TMP_BYTES), "--tmpfs", "/tmp",
@@ -83,8 +82,7 @@ class Jail:
                 args += ["--ro-bind", folder, folder]
         for path in _interpreter_dirs() + [Path(p) for p in visible]:
             args += ["--ro-bind", str(path), str(path)]
-        env = {"HOME": "/tmp", "TMPDIR": "/tmp"}
-        return args + ["--", *argv], kwargs | {"cwd": "/"}, env
+        return args + ["--", *argv], kwargs | {"cwd": "/"}, {"HOME": "/tmp", "TMPDIR": "/tmp"}
 
     def close(self) -> None:
         """Kill what the leased users still run, remove their files, release the lease."""

@@ -146,8 +146,6 @@ class Confined:
     def ask(self, message: dict, timeout: float) -> dict:
         """One request on the control channel and its reply (no callbacks are served:
         nothing reaches the grader from a process outside a graded call)."""
-        if self.control is None:
-            self.start()
         deadline = time.monotonic() + timeout
         try:
             self.control.write(wire.dump(message), deadline, self.alive)
@@ -164,8 +162,8 @@ class Confined:
         return answer
 
     def fork(self, timeout: float) -> Child:
-        """A fresh child of the zygote with pipes and an arena of its own."""
-        self.end_children()
+        """A fresh child of the zygote with pipes and an arena of its own. The caller has
+        ended the previous child (or the imports' strays) with :meth:`end_children`."""
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         arena_fd = os.memfd_create("arena", 0)
