@@ -295,19 +295,24 @@ def secret_lines(submission: Path) -> list[str]:
 
 def test_worker_cannot_read_the_repository_without_root(unprivileged):
     """Class 14: graded by a user without root, from the repository, the student's code
-    cannot read the reference solutions or the hidden tests beside it."""
+    cannot read the reference solutions or the hidden tests beside it. (As root, a copy of
+    the repository that user can read: the clone itself may sit in a private folder.)"""
     python, user = unprivileged
     work = Path(tempfile.mkdtemp(prefix="trust-boundary-no-root-"))
     try:
         os.chmod(work, 0o755)
-        submission = reads_secrets(ROOT).build(work / "submission")
+        repo = ROOT if user is None else work / "repo"
+        for part in ("autograder", "assignments", "solutions") if user is not None else ():
+            shutil.copytree(ROOT / part, repo / part,
+                            ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
+        submission = reads_secrets(repo).build(work / "submission")
         (work / "out").mkdir()
         if user is not None:
             subprocess.run(["chown", "-R", user, str(work)], check=True)
         env = {"PATH": PATH, "HOME": str(work), "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
         done = subprocess.run([python, "-m", "autograder.cli", "grade", "optimization", str(submission),
                                "--out", str(work / "out" / "results.json"), "--quiet"],
-                              cwd=ROOT, env=env, user=user, capture_output=True, text=True, timeout=900)
+                              cwd=repo, env=env, user=user, capture_output=True, text=True, timeout=900)
         assert done.returncode == 0, done.stderr[-2000:]
         shown = "\n".join(strings(read_results(work / "out" / "results.json")))
         assert "READ" in shown or "cannot read" in shown, "the submission's output is not shown"
