@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from autograder import scoring
 from autograder.sandbox.limits import Allowlist, Limits
 
 HOME = Path(os.environ.get("AUTOGRADER_HOME", Path(__file__).resolve().parent.parent))
@@ -99,6 +100,12 @@ class Assignment:
         return modules
 
     @property
+    def manual_points(self) -> float:
+        """Points a person grades by hand (the written rubric's ``manual`` items)."""
+        return sum(item.points for q in self.questions for item in q.rubric
+                   if item.kind == "manual")
+
+    @property
     def total_points(self) -> float:
         if self.kind == "written":
             return sum(item.points for q in self.questions for item in q.rubric)
@@ -161,6 +168,9 @@ def _points(data: Any, files: tuple[str, ...], where: str) -> dict[str, float]:
             raise ConfigError(f"{where}: points: {target!r} is not 'module.name' for a module "
                               f"in files ({', '.join(sorted(modules))})")
         points[str(target)] = _number(value, f"{where}: points: {target}")
+        if scoring.exact(points[str(target)]) % scoring.CENT:
+            raise ConfigError(f"{where}: points: {target}: {value!r} has more than two decimals; "
+                              "points are shared between tests in hundredths")
     return points
 
 

@@ -1,11 +1,15 @@
-"""The late policy: points off for every started day after the deadline.
+"""The late policy: points off the whole assignment for every started day late.
 
 The deadline is a wall-clock time in the assignment's time zone (daylight saving
-is the zone's business, never a fixed offset). A student's own due date in
-Gradescope's ``submission_metadata.json`` (an extension) wins over the
-assignment's. Any started 24-hour period counts as a day: 1 second late is 1 day,
-exactly 24 h late is 1 day, 24 h + 1 s is 2 days. The penalty never takes a
-score below zero.
+is the zone's business, never a fixed offset). Gradescope's dates are the truth
+when its ``submission_metadata.json`` has them: a submitter's own due date (an
+extension) first, then the assignment's due date; ``assignment.yaml`` is the
+fallback for local grading, and a disagreement between the two is reported. Any
+started 24-hour period counts as a day: 1 second late is 1 day, exactly 24 h late
+is 1 day, 24 h + 1 s is 2 days.
+
+The penalty is days x points per day, off the whole assignment, hand-graded parts
+included; the final grade never goes below zero (see :func:`final_score`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,15 @@ class MetadataError(Exception):
 
 
 @dataclass(frozen=True)
+class Deadline:
+    """A submission's deadline, where it came from, and any disagreement about it."""
+
+    when: dt.datetime
+    source: str  # "extension", "gradescope" or "assignment.yaml"
+    disagreement: str = ""
+
+
+@dataclass(frozen=True)
 class Lateness:
     """How late one submission was and what that costs."""
 
@@ -35,24 +48,43 @@ class Lateness:
     deadline: dt.datetime
     days: int
     points_per_day: float
+    source: str = "assignment.yaml"
+    disagreement: str = ""
 
     @property
     def seconds_late(self) -> float:
         return max(0.0, (self.submitted - self.deadline).total_seconds())
 
-    def penalty(self, score: float) -> float:
-        """Points deducted from ``score`` (never more than the score itself)."""
-        return min(max(score, 0.0), self.days * self.points_per_day)
+    @property
+    def penalty(self) -> float:
+        """Points off the whole assignment: days x points per day."""
+        return self.days * self.points_per_day
 
-    def describe(self, penalty: float) -> str:
-        """The line the student reads."""
+    def describe(self) -> str:
+        """The lines the student reads: how late, the days charged, the points off."""
         deadline = self.deadline.strftime("%Y-%m-%d %H:%M %Z")
+        whose = {"extension": "your extended deadline"}.get(self.source, "the deadline")
         if self.days == 0:
-            return f"Submitted on time (deadline {deadline})."
-        late = dt.timedelta(seconds=round(self.seconds_late))
-        return (f"Submitted {_duration(late)} after the deadline ({deadline}): "
-                f"{self.days} day{'s' * (self.days != 1)} late at {self.points_per_day:g} "
-                f"points per day, {penalty:g} points deducted.")
+            text = f"Submitted on time ({whose}: {deadline})."
+        else:
+            late = dt.timedelta(seconds=round(self.seconds_late))
+            text = (f"Submitted {_duration(late)} after {whose} ({deadline}): "
+                    f"{self.days} day{'s' * (self.days != 1)} late at {self.points_per_day:g} "
+                    f"points per day = {self.penalty:g} points off the whole assignment.")
+        return f"{text}\n{self.disagreement}" if self.disagreement else text
+
+    def to_json(self, applied: str) -> dict[str, Any]:
+        """``extra_data.late`` of results.json; ``applied`` says how the penalty is taken."""
+        data = {"days": self.days, "points_per_day": self.points_per_day,
+                "penalty": self.penalty, "applied": applied,
+                "deadline": self.deadline.isoformat(), "deadline_source": self.source,
+                "submitted": self.submitted.isoformat()}
+        return data | ({"disagreement": self.disagreement} if self.disagreement else {})
+
+
+def final_score(earned: float, penalty: float) -> float:
+    """The assignment's final grade: every point earned, less the penalty, never below 0."""
+    return max(0.0, earned - penalty)
 
 
 def parse_timestamp(text: Any, what: str) -> dt.datetime:
@@ -78,14 +110,28 @@ def parse_timestamp(text: Any, what: str) -> dt.datetime:
     return stamp
 
 
-def student_deadline(due: dt.datetime, metadata: dict) -> dt.datetime:
-    """The assignment's deadline, or the latest of the submitters' own due dates."""
+def student_deadline(due: dt.datetime, metadata: dict) -> Deadline:
+    """The deadline that counts: the latest of the submitters' own due dates on
+    Gradescope (extensions), else Gradescope's assignment due date, else ``due``
+    (assignment.yaml). A Gradescope due date other than ``due`` is reported."""
     own = []
     for i, user in enumerate(metadata.get("users") or []):
         extension = user.get("assignment") if isinstance(user, dict) else None
         if isinstance(extension, dict) and extension.get("due_date"):
             own.append(parse_timestamp(extension["due_date"], f"users[{i}].assignment.due_date"))
-    return max(own).astimezone(due.tzinfo) if own else due
+    assignment = metadata.get("assignment")
+    gradescope = None
+    if isinstance(assignment, dict) and assignment.get("due_date"):
+        gradescope = parse_timestamp(assignment["due_date"], "assignment.due_date")
+    note = ""
+    if gradescope is not None and gradescope != due:
+        note = (f"Gradescope's due date ({_stamp(gradescope, due)}) differs from "
+                f"assignment.yaml's ({_stamp(due, due)}); Gradescope's counts.")
+    if own:
+        return Deadline(max(own).astimezone(due.tzinfo), "extension", note)
+    if gradescope is not None:
+        return Deadline(gradescope.astimezone(due.tzinfo), "gradescope", note)
+    return Deadline(due, "assignment.yaml")
 
 
 def assess(due: dt.datetime, policy: LatePolicy, metadata: dict) -> Lateness:
@@ -93,9 +139,10 @@ def assess(due: dt.datetime, policy: LatePolicy, metadata: dict) -> Lateness:
     if not isinstance(metadata, dict) or "created_at" not in metadata:
         raise MetadataError("submission_metadata.json: missing 'created_at'")
     submitted = parse_timestamp(metadata["created_at"], "created_at")
-    deadline = student_deadline(due, metadata) + dt.timedelta(minutes=policy.grace_minutes)
-    return Lateness(submitted, deadline, days_late(submitted, deadline, policy.max_days),
-                    policy.points_per_day)
+    deadline = student_deadline(due, metadata)
+    when = deadline.when + dt.timedelta(minutes=policy.grace_minutes)
+    return Lateness(submitted, when, days_late(submitted, when, policy.max_days),
+                    policy.points_per_day, deadline.source, deadline.disagreement)
 
 
 def days_late(submitted: dt.datetime, deadline: dt.datetime, max_days: int | None = None) -> int:
@@ -103,6 +150,10 @@ def days_late(submitted: dt.datetime, deadline: dt.datetime, max_days: int | Non
     seconds = (submitted - deadline).total_seconds()
     days = math.ceil(seconds / DAY) if seconds > 0 else 0
     return days if max_days is None else min(days, max_days)
+
+
+def _stamp(when: dt.datetime, zone_of: dt.datetime) -> str:
+    return when.astimezone(zone_of.tzinfo).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _duration(delta: dt.timedelta) -> str:

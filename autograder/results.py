@@ -1,7 +1,7 @@
 """Gradescope's results.json: build it, write it atomically, show it as a table.
 
 One :class:`Row` per test (or rubric item). The top-level ``score`` is the sum
-of the rows after the late penalty, which also appears as its own row and in
+of the rows less the late penalty, which also appears as its own row and in
 ``extra_data.late``. Every string of the document and of a grades CSV goes
 through :mod:`autograder.sanitize` first: student output never reaches a file or a
 terminal with escape sequences or invalid Unicode in it.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ class Row:
     output: str = ""
     status: str | None = None
     extra_data: dict[str, Any] = field(default_factory=dict)
+    number: str | None = None  # Gradescope orders the rows by it ("3.1")
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -49,29 +51,32 @@ class Row:
         }
         if self.extra_data:
             data["extra_data"] = self.extra_data
+        if self.number:
+            data["number"] = self.number
         return data
 
 
 def build(rows: list[Row], lateness: Lateness | None, summary: str = "",
-          extra: dict[str, Any] | None = None) -> dict[str, Any]:
+          extra: dict[str, Any] | None = None, manual_points: float = 0.0) -> dict[str, Any]:
     """The results.json document for ``rows``, with the late penalty applied and every
-    string sanitized (before fitting, since an escaped control character is longer)."""
-    raw = sum(r.score for r in rows)
+    string sanitized (before fitting, since an escaped control character is longer).
+
+    The penalty is taken off the whole assignment. Gradescope adds the hand-graded
+    points (``manual_points`` at most) to this document's score, so the score may go
+    below 0, down to ``-manual_points``: the final grade then carries the penalty once,
+    and is never below 0 whenever the student earned at least the penalty."""
+    raw = math.fsum(r.score for r in rows)
     tests = [r.to_json() for r in rows]
     extra_data: dict[str, Any] = dict(extra or {})
-    penalty = 0.0
+    penalty = lateness.penalty if lateness is not None else 0.0
     if lateness is not None:
-        penalty = lateness.penalty(raw)
-        extra_data["late"] = {
-            "days": lateness.days, "penalty": penalty,
-            "deadline": lateness.deadline.isoformat(),
-            "submitted": lateness.submitted.isoformat(),
-        }
-        tests.append(Row("Late penalty", -penalty, 0.0, ["late_policy"],
-                         output=lateness.describe(penalty),
-                         status="passed" if penalty == 0 else "failed").to_json())
+        applied = penalty_rule(manual_points)
+        extra_data["late"] = lateness.to_json(applied)
+        tests.append(Row("Late penalty", -lateness.penalty, 0.0, ["late_policy"],
+                         output=f"{lateness.describe()}\n{applied[0].upper()}{applied[1:]}.",
+                         status="passed" if lateness.penalty == 0 else "failed").to_json())
     document = sanitize.clean_tree({
-        "score": round(max(0.0, raw - penalty), 4),
+        "score": round(max(raw - penalty, -manual_points), 4),
         "output": summary,
         "visibility": "visible",
         "stdout_visibility": "hidden",
@@ -79,6 +84,16 @@ def build(rows: list[Row], lateness: Lateness | None, summary: str = "",
         "extra_data": extra_data,
     })
     return _fit(document)
+
+
+def penalty_rule(manual_points: float) -> str:
+    """How the late penalty is applied, in words (``extra_data.late.applied``)."""
+    if manual_points <= 0:
+        return "taken off this score, which never goes below 0"
+    return (f"taken off the whole assignment here, from the autograder's score, which may "
+            f"go below 0 (down to -{manual_points:g}) so that the {manual_points:g} points "
+            "graded by hand, which Gradescope adds to it, are charged too; the final grade "
+            "never goes below 0")
 
 
 def _fit(document: dict[str, Any]) -> dict[str, Any]:

@@ -60,8 +60,9 @@ def load_graded(assignment: Assignment, results_dir: Path) -> dict[str, dict[str
         meta_path = path.with_name(path.stem + ".metadata.json")
         metadata = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
         raw = sum(t["score"] for t in document["tests"] if "late_policy" not in t["tags"])
-        entry = {"submission": path.stem, "auto": raw, "metadata": metadata,
-                 "users": metadata.get("users") or []}
+        late = document.get("extra_data", {}).get("late", {})
+        entry = {"submission": path.stem, "auto": raw, "users": metadata.get("users") or [],
+                 "late_days": late.get("days", 0), "late_penalty": late.get("penalty", 0.0)}
         graded[path.stem] = entry
         for user in entry["users"]:
             if user.get("email"):
@@ -70,7 +71,8 @@ def load_graded(assignment: Assignment, results_dir: Path) -> dict[str, dict[str
 
 
 def merge(assignment: Assignment, manual_csv: Path, results_dir: Path, out: Path) -> list[str]:
-    """Write final grades (auto + manual - late penalty, never below 0); return problems."""
+    """Write final grades (auto + manual - late penalty, never below 0); return problems.
+    The late penalty is the one each results.json recorded (``extra_data.late``)."""
     items = manual_items(assignment)
     graded = load_graded(assignment, results_dir)
     problems: list[str] = []
@@ -99,19 +101,15 @@ def merge(assignment: Assignment, manual_csv: Path, results_dir: Path, out: Path
     rows = []
     for sid in sorted({e["submission"] for e in graded.values()}):
         entry = graded[sid]
-        lateness = None
-        if entry["metadata"]:
-            lateness = late_policy.assess(assignment.due, assignment.late_policy, entry["metadata"])
         subtotal = entry["auto"] + manual.get(sid, 0.0)
-        penalty = lateness.penalty(subtotal) if lateness else 0.0
         rows.append({
             "submission": sid,
             **results.submitters(entry["users"]),
             "auto": round(entry["auto"], 4),
             "manual": round(manual[sid], 4) if sid in manual else "",
-            "late_days": lateness.days if lateness else 0,
-            "late_penalty": penalty,
-            "total": round(subtotal - penalty, 4),
+            "late_days": entry["late_days"],
+            "late_penalty": entry["late_penalty"],
+            "total": round(late_policy.final_score(subtotal, entry["late_penalty"]), 4),
             "manual_graded": sid in manual,
         })
     results.write_csv(out, rows)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pysbd
+from rapidfuzz.distance import Levenshtein
 
 from autograder.config import Assignment, Question
 from autograder.locate import candidates, locate
@@ -43,6 +45,7 @@ _MISSING_SPACE = re.compile(r"([a-z]{2}[.!?])([A-Z][a-z])")
 _LETTER = re.compile(r"[^\W\d_]")
 _END = re.compile(r"[.!?]")
 _NUMBER = re.compile(r"^\s*(?:q(?:uestion)?\s*)?(\d{1,2})\s*(?:[.):\-–—]|\s|$)", re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+")  # runs of letters and digits: punctuation and spacing drop out
 _NOT_TEXT = {".pdf": "a PDF", ".doc": "a Word document", ".pages": "a Pages document",
              ".odt": "an OpenDocument file", ".rtf": "an RTF file"}
 
@@ -236,12 +239,48 @@ def match_question(title: str, questions: tuple[Question, ...]) -> str | None:
     return best[1] if best[0] >= 0.6 else None
 
 
-def names_song(text: str, songs: tuple[str, ...]) -> str | None:
-    """The first finalist song or team named in ``text`` (case and punctuation ignored)."""
-    def norm(s: str) -> str:
-        return " " + re.sub(r"[^\w+]+", " ", s.lower()).strip() + " "
-    haystack = norm(text)
-    return next((song for song in songs if norm(song) in haystack), None)
+def names_song(text: str, songs: tuple[str, ...]) -> tuple[str, str] | None:
+    """The first finalist song or team named in ``text``, read as a reader would:
+    accents, case, spacing and punctuation ignored, and a small typo accepted in a
+    long title (see :func:`typos_allowed`). Returns (title, the words as written)."""
+    words = [(match.group(), fold(match.group())) for match in _WORD.finditer(text)]
+    for song in songs:
+        target, size = squash(song), len(_WORD.findall(song))
+        allowed = typos_allowed(target)
+        best: tuple[int, str] | None = None
+        for width in (size, size + 1, size - 1):
+            for start in range(len(words) - width + 1 if width else 0):
+                window = words[start:start + width]
+                candidate = "".join(folded for _, folded in window)
+                if abs(len(candidate) - len(target)) > allowed or _digits(candidate) != _digits(target):
+                    continue
+                distance = Levenshtein.distance(candidate, target, score_cutoff=allowed)
+                if distance <= allowed and (best is None or distance < best[0]):
+                    best = (distance, " ".join(raw for raw, _ in window))
+        if best is not None:
+            return song, best[1]
+    return None
+
+
+def squash(text: str) -> str:
+    """``text`` folded, without spacing or punctuation: "Yun + More" -> "yunmore"."""
+    return "".join(fold(word) for word in _WORD.findall(text))
+
+
+def fold(word: str) -> str:
+    """``word`` in lower case without accents: "Sudamérica" -> "sudamerica"."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def typos_allowed(title: str) -> int:
+    """Edits accepted in a title of this many letters: none up to 5 (short names such
+    as "KeRa" are common words with one letter changed), 1 up to 9, then 2."""
+    return 0 if len(title) <= 5 else 1 if len(title) <= 9 else 2
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
 
 
 # -- grading ------------------------------------------------------------------------------
@@ -306,9 +345,11 @@ def auto_check(check: str | None, answer: Answer, assignment: Assignment,
             message += f" Note: {'; '.join(answer.notes)}."
         passed = low <= answer.sentences <= high
         return passed, message + ("" if passed else hint), extra
-    song = names_song(answer.text, assignment.songs)
-    if song:
-        return True, f"Names '{song}'.", {}
+    named = names_song(answer.text, assignment.songs)
+    if named:
+        song, written = named
+        read = "" if squash(written) == squash(song) else f" (read '{written}' as '{song}')"
+        return True, f"Names '{song}'{read}.", {}
     examples = ", ".join(f"'{s}'" for s in assignment.songs[:4])
     return False, f"Name the finalist song you chose (for example {examples}).", {}
 

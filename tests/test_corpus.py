@@ -8,6 +8,8 @@ import shutil
 
 import pytest
 
+from autograder import config, scoring
+
 from conftest import ROOT, run_cli
 from corpus import MUTANTS, VARIANTS, write_submission
 
@@ -53,6 +55,24 @@ def test_reference_scores_100(graded):
     results, _ = graded
     assert results["reference"]["score"] == 100
     assert lost_by_tag(results["reference"]) == {}
+
+
+def test_points_are_exact_with_at_most_two_numbered_rows_per_name(graded):
+    results, _ = graded
+    points = config.load("optimization").points
+    for name in ("reference", "bug_adam_no_bias_correction"):
+        rows = [t for t in results[name]["tests"] if t["max_score"] > 0]
+        by_tag = {}
+        for row in rows:
+            by_tag.setdefault(row["tags"][0], []).append(row)
+            assert round(row["max_score"], 2) == row["max_score"]
+            assert round(row["score"], 2) == row["score"]
+        assert set(by_tag) == set(points)
+        for tag, group in by_tag.items():
+            assert len(group) <= 2, [r["name"] for r in group]
+            assert sum(scoring.exact(r["max_score"]) for r in group) == scoring.exact(points[tag])
+        numbers = [r["number"] for r in rows]
+        assert len(set(numbers)) == len(numbers)
 
 
 def test_nested_renamed_files_score_100(graded):

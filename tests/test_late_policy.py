@@ -80,7 +80,7 @@ def test_penalty_never_goes_below_zero_and_shows_as_a_row():
     document = results.build([results.Row("q", 12.0, 30.0, ["x"])], lateness)
     assert document["score"] == 0
     late_row = document["tests"][-1]
-    assert late_row["name"] == "Late penalty" and late_row["score"] == -12.0
+    assert late_row["name"] == "Late penalty" and late_row["score"] == -30.0
     assert "10 days late" in late_row["output"]
     assert document["extra_data"]["late"]["days"] == 10
-    assert document["extra_data"]["late"]["penalty"] == 12.0
+    assert document["extra_data"]["late"]["penalty"] == 30.0
