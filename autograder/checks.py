@@ -17,11 +17,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+from autograder import mistakes
 from autograder.plugin import grades
 from autograder.sandbox.errors import StudentRaised
 from autograder.sandbox.protocol import decode
 
 np.set_printoptions(precision=6, threshold=24, edgeitems=3, linewidth=88)
+
+
+CLASSIC = "Classic mistake:"  # how a named mistake starts, in every message
 
 
 class GradingFailure(AssertionError):
@@ -113,7 +117,7 @@ def assert_close(
     for name, wrong in (mistakes or {}).items():
         wrong = np.asarray(wrong, dtype=np.float64)
         if wrong.shape == got.shape and np.allclose(got, wrong, rtol=rtol, atol=atol):
-            lines.append(f"  This is exactly what you get with a known mistake: {name}.")
+            lines.append(name if name.lstrip().startswith(CLASSIC) else f"  {CLASSIC} {name}.")
             break
     fail("\n".join(lines))
 
@@ -175,6 +179,16 @@ def _numeric_list(value: Any) -> bool:
         return False
 
 
+def classic_mistakes(test_file: str) -> dict[str, str]:
+    """The messages of the assignment's classic mistakes by id (``mistakes.json`` of the
+    public tests, generated from ``mistakes.yaml``), for a test module at ``test_file``."""
+    folder = Path(test_file).resolve().parent
+    for path in (folder / "mistakes.json", folder.parent / "public" / "mistakes.json"):
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8"))
+    raise FileNotFoundError(f"no mistakes.json next to {test_file}; run `autograder stubs`")
+
+
 def frozen_cases(path: str) -> list[Any]:
     """``pytest.param`` cases, one per frozen vector in ``path``, each marked with its target."""
     data = decode(json.loads(Path(path).read_text(encoding="utf-8")), lambda handle: None)
@@ -183,19 +197,47 @@ def frozen_cases(path: str) -> list[Any]:
 
 
 def check_frozen_case(sub: Any, target: str, case: dict) -> None:
-    """Call the student's ``target`` as the frozen case says and compare every answer."""
+    """Call the student's ``target`` as the frozen case says and compare every answer;
+    a wrong answer that equals a classic mistake's (``case["mistakes"]``) is named."""
     __tracebackhide__ = True
     module, name = target.split(".", 1)
     func = getattr(getattr(sub, module), name)
     args, kwargs = case.get("args", []), case.get("kwargs", {})
     inputs = {f"arg{i + 1}": a for i, a in enumerate(args)} | kwargs
-    if "calls" not in case:
-        assert_matches(func(*args, **kwargs), case["expected"], name, inputs)
-        return
-    obj = func(*args, **kwargs)
-    for i, (call_args, want) in enumerate(zip(case["calls"], case["expected"])):
-        what = f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())}).step, call {i + 1}"
-        step_inputs = {f"arg{j + 1}": a for j, a in enumerate(call_args)}
-        assert_matches(obj.step(*call_args), want["return"], what, step_inputs)
-        for attr, value in want.get("attrs", {}).items():
-            assert_matches(getattr(obj, attr), value, f"{what}: attribute {attr}")
+    answers: list[Any] = []
+    try:
+        if "calls" not in case:
+            answers.append(func(*args, **kwargs))
+            assert_matches(answers[0], case["expected"], name, inputs)
+            return
+        obj = func(*args, **kwargs)
+        for i, (call_args, want) in enumerate(zip(case["calls"], case["expected"])):
+            what = f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())}).step, call {i + 1}"
+            step_inputs = {f"arg{j + 1}": a for j, a in enumerate(call_args)}
+            answers.append({"return": obj.step(*call_args), "attrs": {}})
+            assert_matches(answers[-1]["return"], want["return"], what, step_inputs)
+            for attr, value in want.get("attrs", {}).items():
+                answers[-1]["attrs"][attr] = getattr(obj, attr)
+                assert_matches(answers[-1]["attrs"][attr], value, f"{what}: attribute {attr}")
+    except GradingFailure as failure:
+        named = classic_mistake(case, answers)
+        if named is None:
+            raise
+        raise GradingFailure(f"{failure}\n{named}") from None
+
+
+def classic_mistake(case: dict, answers: list[Any]) -> str | None:
+    """The message of the classic mistake whose answers to ``case`` equal the student's
+    (every answer given so far), or None."""
+    for entry in case.get("mistakes", []):
+        theirs = entry["expected"]
+        if "calls" in case:
+            matched = all(
+                mistakes.same(mine["return"], their["return"])
+                and all(mistakes.same(v, their["attrs"][k]) for k, v in mine["attrs"].items())
+                for mine, their in zip(answers, theirs))
+        else:
+            matched = mistakes.same(answers[0], theirs)
+        if answers and matched:
+            return entry["message"]
+    return None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from autograder import config, results, runner
+from autograder import config, mistakes, results, runner
 
 SAMPLES = config.HOME / "samples"
 
@@ -26,10 +26,7 @@ def derive_submission(source: Path, dest: Path, edits: Iterable[tuple[str, str, 
         shutil.copy(path, dest / path.name)
     for file, old, new in edits:
         text = (dest / file).read_text(encoding="utf-8")
-        if text.count(old) != 1:
-            raise config.ConfigError(f"{file}: an edit's text occurs {text.count(old)} times, "
-                                     f"not once: {old[:60]!r}")
-        (dest / file).write_text(text.replace(old, new), encoding="utf-8")
+        (dest / file).write_text(mistakes.apply_edit(text, old, new, file), encoding="utf-8")
     return dest
 
 

@@ -10,15 +10,18 @@ imports) is kept as written.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from autograder import config
+from autograder import config, mistakes
 from autograder.plugin import load_reference
 from autograder.sandbox.errors import STUB_MARK
 from autograder.sandbox.protocol import encode
@@ -70,6 +73,10 @@ def template_files(assignment: config.Assignment) -> dict[Path, str]:
             raise config.ConfigError(f"solutions/{assignment.name}/{name} is missing")
         text = source.read_text(encoding="utf-8")
         generated[assignment.template_dir / name] = strip_solutions(text, name.endswith(".md"))
+    catalogue = mistakes.load(assignment)
+    if catalogue:
+        generated[assignment.tests_dir / "public" / "mistakes.json"] = json.dumps(
+            {m.id: m.message() for m in catalogue}, indent=1, sort_keys=True) + "\n"
     cases = assignment.root / "vectors.yaml"
     if cases.is_file():
         vectors = freeze_vectors(assignment, yaml.safe_load(cases.read_text(encoding="utf-8")))
@@ -94,31 +101,54 @@ def freeze_vectors(assignment: config.Assignment, cases: dict[str, list[dict]]) 
     A case is ``{args, kwargs}`` for a function, plus ``calls`` (the argument lists
     of successive ``step`` calls) and ``attrs`` (attributes to record after each
     call) for a class. Lists of numbers become float arrays unless ``lists: true``.
+    Each case also carries, under ``mistakes``, the answers of the classic mistakes
+    (``mistakes.yaml``) that answer it differently from the reference, always the same.
     """
     reference = load_reference(assignment)
+    catalogue = mistakes.load(assignment)
     frozen: dict[str, list] = {}
     for target, target_cases in cases.items():
         if target not in assignment.points:
             raise config.ConfigError(f"vectors.yaml: {target!r} is not in assignment.yaml points")
         module, name = target.split(".", 1)
         func = getattr(getattr(reference, module), name)
+        variants = [(m, mistakes.variant(assignment, m)) for m in catalogue if m.target == target]
         frozen[target] = []
         for case in target_cases:
             arrays = not case.get("lists", False)
-            args = [_input(a, arrays) for a in case.get("args", [])]
-            kwargs = {k: _input(v, arrays) for k, v in case.get("kwargs", {}).items()}
-            entry: dict[str, Any] = {"args": args, "kwargs": kwargs}
+            entry: dict[str, Any] = {
+                "args": [_input(a, arrays) for a in case.get("args", [])],
+                "kwargs": {k: _input(v, arrays) for k, v in case.get("kwargs", {}).items()}}
             if "calls" in case:
-                obj = func(*args, **kwargs)
                 entry["calls"] = [[_input(a, arrays) for a in call] for call in case["calls"]]
-                entry["expected"] = [
-                    {"return": obj.step(*call),
-                     "attrs": {a: getattr(obj, a) for a in case.get("attrs", [])}}
-                    for call in entry["calls"]]
-            else:
-                entry["expected"] = func(*args, **kwargs)
+                entry["attrs"] = case.get("attrs", [])
+            entry["expected"] = answer(func, entry)
+            entry["mistakes"] = []
+            for mistake, wrong in variants:
+                try:
+                    theirs, again = answer(wrong, entry), answer(wrong, entry)
+                except Exception:  # a variant that raises here is not recognisable by its answer
+                    continue
+                if mistakes.same(theirs, again) and not mistakes.same(theirs, entry["expected"]):
+                    entry["mistakes"].append({"id": mistake.id, "message": mistake.message(),
+                                              "expected": theirs})
             frozen[target].append(entry)
     return encode(frozen, _no_objects)
+
+
+def answer(func: Any, case: dict) -> Any:
+    """What ``func`` answers to a frozen case (on copies of its inputs): its return value,
+    or for a class, each ``step`` call's return value and the ``attrs`` after it."""
+    args, kwargs = copy.deepcopy(case["args"]), copy.deepcopy(case["kwargs"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if "calls" not in case:
+            result = func(*args, **kwargs)
+            return list(result) if isinstance(result, Iterator) else result  # a generator
+        obj = func(*args, **kwargs)
+        return [{"return": obj.step(*copy.deepcopy(call)),
+                 "attrs": {a: getattr(obj, a) for a in case.get("attrs", [])}}
+                for call in case["calls"]]
 
 
 def _input(value: Any, arrays: bool) -> Any:

@@ -1,8 +1,9 @@
 """A corpus of realistic submissions, made by editing the reference solution.
 
 ``MUTANTS``: one bug each, with the contract name that must lose points (and
-no other). ``VARIANTS``: correct code written differently, which must score
-100. Each edit replaces text that occurs exactly once in the reference file.
+no other): the assignment's classic mistakes (``mistakes.yaml``, which the grader
+names) and other bugs here. ``VARIANTS``: correct code written differently, which
+must score 100. Each edit replaces text that occurs exactly once in the reference file.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
+from autograder import config, mistakes
 from autograder.demo import derive_submission
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions" / "optimization"
@@ -34,64 +36,28 @@ def bug(name: str, target: str, file: str, old: str, new: str) -> Mutant:
 L, OPT, S, R, T, Y = ("losses.py", "optimizers.py", "schedules.py", "regularization.py",
                     "training.py", "layers.py")
 
-MUTANTS = [
+CLASSIC = {m.id: m for m in mistakes.load(config.load("optimization"))}
+
+MUTANTS = [Mutant(m.id, m.target, tuple(Edit(m.target.split(".")[0] + ".py", old, new)
+                                        for old, new in m.edits)) for m in CLASSIC.values()] + [
     # losses.py
-    bug("l1_sum", "losses.l1_loss", L, "return float(np.mean(np.abs(diff)))",
-        "return float(np.sum(np.abs(diff)))"),
-    bug("l1_grad_no_n", "losses.l1_loss_grad", L,
-        "return np.sign(y_hat - np.asarray(y, dtype=float)) / y_hat.size",
-        "return np.sign(y_hat - np.asarray(y, dtype=float))"),
     bug("l1_grad_sign0", "losses.l1_loss_grad", L,
         "return np.sign(y_hat - np.asarray(y, dtype=float)) / y_hat.size",
         "return np.where(y_hat >= np.asarray(y, dtype=float), 1.0, -1.0) / y_hat.size"),
-    bug("mse_sum", "losses.mse_loss", L, "return float(np.mean(diff**2))",
-        "return float(np.sum(diff**2))"),
-    bug("mse_grad_no_2", "losses.mse_loss_grad", L,
-        "return 2.0 * (y_hat - np.asarray(y, dtype=float)) / y_hat.size",
-        "return (y_hat - np.asarray(y, dtype=float)) / y_hat.size"),
     bug("sigmoid_naive", "losses.sigmoid", L, "return np.exp(-np.logaddexp(0.0, -z))",
         "return 1.0 / (1.0 + np.exp(-z))"),
-    bug("bce_no_clip", "losses.binary_cross_entropy", L,
-        "q = np.clip(np.asarray(p, dtype=float), eps, 1.0 - eps)\n    y = np.asarray(y",
-        "q = np.asarray(p, dtype=float)\n    y = np.asarray(y"),
-    bug("bce_grad_no_n", "losses.binary_cross_entropy_grad", L,
-        "return (q - np.asarray(y, dtype=float)) / (q * (1.0 - q)) / p.size",
-        "return (q - np.asarray(y, dtype=float)) / (q * (1.0 - q))"),
-    bug("softmax_axis0", "losses.softmax", L,
-        "e = np.exp(z - np.max(z, axis=-1, keepdims=True))\n    return e / np.sum(e, axis=-1, keepdims=True)",
-        "e = np.exp(z - np.max(z, axis=0, keepdims=True))\n    return e / np.sum(e, axis=0, keepdims=True)"),
-    bug("softmax_unshifted", "losses.softmax", L,
-        "e = np.exp(z - np.max(z, axis=-1, keepdims=True))", "e = np.exp(z)"),
-    bug("ce_mean_all", "losses.cross_entropy", L,
-        "per_row = -np.sum(np.asarray(y, dtype=float) * np.log(q), axis=-1)\n    return float(np.mean(per_row))",
-        "return float(np.mean(-np.asarray(y, dtype=float) * np.log(q)))"),
     bug("sce_clipped", "losses.softmax_cross_entropy", L,
         "    z = np.asarray(z, dtype=float)\n    m = np.max(z, axis=-1, keepdims=True)\n    log_probs",
         "    z = np.asarray(z, dtype=float)\n    return cross_entropy(softmax(z), y)\n    m = np.max(z, axis=-1, keepdims=True)\n    log_probs"),
-    bug("sce_grad_size", "losses.softmax_cross_entropy_grad", L,
-        "return (softmax(z) - np.asarray(y, dtype=float)) / n_rows",
-        "return (softmax(z) - np.asarray(y, dtype=float)) / z.size"),
     # optimizers.py
-    bug("gd_ascent", "optimizers.gd_step", OPT,
-        "return np.asarray(w, dtype=float) - lr * np.asarray(grad, dtype=float)",
-        "return np.asarray(w, dtype=float) + lr * np.asarray(grad, dtype=float)"),
     Mutant("gd_lr_frozen", "optimizers.GradientDescent", (
         Edit(OPT, "        self.lr = lr\n        # END SOLUTION\n\n    def step(self, w, grad):\n        \"\"\"Return the updated parameters.\"\"\"\n        # BEGIN SOLUTION\n        # HINT: read self.lr here, at every step.\n        return gd_step(w, grad, self.lr)",
              "        self.lr = lr\n        self._lr0 = lr\n        # END SOLUTION\n\n    def step(self, w, grad):\n        \"\"\"Return the updated parameters.\"\"\"\n        # BEGIN SOLUTION\n        return gd_step(w, grad, self._lr0)"),)),
-    bug("momentum_dampened", "optimizers.Momentum", OPT, "self.v = self.momentum * self.v + g",
-        "self.v = self.momentum * self.v + (1 - self.momentum) * g"),
     bug("momentum_shared_state", "optimizers.Momentum", OPT,
         "        if self.v is None:\n            self.v = np.zeros_like(g)\n        self.v = self.momentum * self.v + g\n        return np.asarray(w, dtype=float) - self.lr * self.v",
         "        if Momentum.v is None:\n            Momentum.v = np.zeros_like(g)\n        Momentum.v = self.momentum * Momentum.v + g\n        return np.asarray(w, dtype=float) - self.lr * Momentum.v"),
-    bug("adagrad_eps_inside", "optimizers.AdaGrad", OPT,
-        "self.lr * g / (np.sqrt(self.G) + self.eps)", "self.lr * g / np.sqrt(self.G + self.eps)"),
     bug("rmsprop_sum", "optimizers.RMSProp", OPT,
         "self.s = self.decay * self.s + (1.0 - self.decay) * g**2", "self.s = self.s + g**2"),
-    bug("rmsprop_eps_inside", "optimizers.RMSProp", OPT,
-        "self.lr * g / (np.sqrt(self.s) + self.eps)", "self.lr * g / np.sqrt(self.s + self.eps)"),
-    bug("adam_no_bias_correction", "optimizers.Adam", OPT,
-        "m_hat = self.m / (1.0 - self.beta1**self.t)\n        v_hat = self.v / (1.0 - self.beta2**self.t)",
-        "m_hat = self.m\n        v_hat = self.v"),
     bug("adam_default_lr", "optimizers.Adam", OPT,
         "def __init__(self, lr=0.001, beta1=0.9", "def __init__(self, lr=0.01, beta1=0.9"),
     bug("adam_in_place", "optimizers.Adam", OPT,
@@ -107,8 +73,6 @@ MUTANTS = [
     bug("minimize_off_by_one", "optimizers.minimize", OPT,
         "while n_steps < max_steps:", "while n_steps <= max_steps:"),
     # schedules.py
-    bug("step_decay_float", "schedules.step_decay", S, "return lr0 * drop ** (t // every)",
-        "return lr0 * drop ** (t / every)"),
     bug("exp_decay_off_by_one", "schedules.exponential_decay", S, "return lr0 * gamma**t",
         "return lr0 * gamma ** (t + 1)"),
     bug("inverse_time_wrong", "schedules.inverse_time_decay", S, "return lr0 / (1.0 + k * t)",
@@ -125,23 +89,9 @@ MUTANTS = [
     bug("l2_half", "regularization.l2_penalty", R,
         "return float(lam * np.sum(np.asarray(w, dtype=float) ** 2))",
         "return float(0.5 * lam * np.sum(np.asarray(w, dtype=float) ** 2))"),
-    bug("l2_grad_no_2", "regularization.l2_penalty_grad", R,
-        "return 2.0 * lam * np.asarray(w, dtype=float)", "return lam * np.asarray(w, dtype=float)"),
-    bug("dropout_keep_prob", "regularization.dropout", R, "keep = rng.random(x.shape) >= p\n",
-        "keep = rng.random(x.shape) < p\n"),
-    bug("dropout_no_rescale", "regularization.dropout", R, "return x * keep / (1.0 - p)",
-        "return x * keep"),
     bug("dropout_no_check", "regularization.dropout", R,
         "    if not 0.0 <= p <= 1.0:\n        raise ValueError(f\"dropout probability p must be in [0, 1], got {p}\")\n", ""),
     # training.py
-    bug("steps_floor", "training.steps_per_epoch", T, "return math.ceil(n_samples / batch_size)",
-        "return n_samples // batch_size"),
-    bug("minibatch_drop_last", "training.iterate_minibatches", T,
-        "for start in range(0, len(X), batch_size):",
-        "for start in range(0, len(X) - batch_size + 1, batch_size):"),
-    bug("minibatch_unpaired", "training.iterate_minibatches", T,
-        "        rows = order[start : start + batch_size]\n        yield X[rows], y[rows]",
-        "        rows = order[start : start + batch_size]\n        yield X[rows], y[start : start + batch_size]"),
     bug("split_not_shuffled", "training.train_val_test_split", T,
         "order = np.random.default_rng(seed).permutation(n)", "order = np.arange(n)"),
     bug("split_accepts_negative", "training.train_val_test_split", T,
@@ -162,13 +112,6 @@ MUTANTS = [
         "dz = (sigmoid(X_batch @ w + b) - y_batch) / len(y_batch)",
         "dz = sigmoid(X_batch @ w + b) - y_batch"),
     # layers.py
-    bug("residual_no_skip", "layers.residual_forward", Y,
-        "return x + np.maximum(", "return 0 * x + np.maximum("),
-    bug("residual_backward_no_skip", "layers.residual_backward", Y, "dx = dout + dz @ W.T",
-        "dx = dz @ W.T"),
-    bug("residual_backward_relu_at_0", "layers.residual_backward", Y,
-        "dz = dout * (x @ W + np.asarray(b, dtype=float) > 0)",
-        "dz = dout * (x @ W + np.asarray(b, dtype=float) >= 0)"),
     bug("residual_backward_db_mean", "layers.residual_backward", Y, "db = dz.sum(axis=0)",
         "db = dz.mean(axis=0)"),
 ]

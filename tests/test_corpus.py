@@ -11,7 +11,7 @@ import pytest
 from autograder import config, scoring
 
 from conftest import ROOT, run_cli
-from corpus import MUTANTS, VARIANTS, write_submission
+from corpus import CLASSIC, MUTANTS, VARIANTS, write_submission
 
 
 @pytest.fixture(scope="session")
@@ -104,10 +104,31 @@ def test_bug_costs_points_only_in_its_function(graded, mutant):
     assert 0 <= result["score"] < 100
 
 
+def named_mistakes(result):
+    """(contract name, message line) of every classic mistake a result names."""
+    return {(t["tags"][0], line.strip()) for t in result["tests"]
+            for line in t["output"].splitlines() if line.strip().startswith("Classic mistake:")}
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_a_classic_mistake_is_named_and_nothing_is_misnamed(graded, mutant):
+    results, _ = graded
+    named = named_mistakes(results[f"bug_{mutant.name}"])
+    catalogue = {m.says for m in CLASSIC.values()}
+    says = {line.removeprefix("Classic mistake: ").rstrip(".") for _, line in named}
+    assert {tag for tag, _ in named} <= {mutant.target}, named
+    if mutant.name in CLASSIC:
+        assert CLASSIC[mutant.name].says in says, (mutant.name, named)
+        assert says & catalogue == {CLASSIC[mutant.name].says}, named
+    else:
+        assert not says & catalogue, (mutant.name, named)
+
+
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_correct_variant_scores_100(graded, name):
     results, _ = graded
     result = results[f"ok_{name}"]
+    assert not named_mistakes(result)
     assert result["score"] == 100, {
         tag: [t["name"] + ": " + t["output"][:500] for t in tests]
         for tag, tests in lost_by_tag(result).items()}

@@ -5,8 +5,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograder import strategies as S
-from autograder.checks import assert_close, fail
+from autograder.checks import assert_close, classic_mistakes, fail
 from autograder.plugin import grades
+
+MISTAKES = classic_mistakes(__file__)
 
 
 def block(n, d, lo=-3.0, hi=3.0):
@@ -26,7 +28,7 @@ def test_residual_forward(sub, ref, xwb):
         fail("residual_forward modified its inputs in place")
     assert_close(got, ref.layers.residual_forward(x, W, b), "residual_forward",
                  {"x": x, "W": W, "b": b},
-                 mistakes={"the skip connection is missing": np.maximum(x @ W + b, 0)})
+                 mistakes={MISTAKES["residual_no_skip"]: np.maximum(x @ W + b, 0)})
 
 
 @grades("layers.residual_forward")
@@ -52,12 +54,12 @@ def test_residual_backward(sub, ref, case):
     dz = dout * (z > 0)
     inputs = {"dout": dout, "x": x, "W": W, "b": b}
     mistakes = {
-        "dx": {"the skip path (dout) is missing from dx": dz @ W.T,
-               "ReLU derivative taken as 1 at 0": dout + (dout * (z >= 0)) @ W.T},
+        "dx": {MISTAKES["residual_backward_no_identity"]: dz @ W.T,
+               MISTAKES["residual_backward_relu_at_0"]: dout + (dout * (z >= 0)) @ W.T},
         "dW": {"W.T in the wrong place (dz.T @ x)": dz.T @ x,
-               "ReLU derivative taken as 1 at 0": x.T @ (dout * (z >= 0))},
+               MISTAKES["residual_backward_relu_at_0"]: x.T @ (dout * (z >= 0))},
         "db": {"db not summed over the batch": dz.mean(axis=0) if len(dz) > 1 else None,
-               "ReLU derivative taken as 1 at 0": (dout * (z >= 0)).sum(axis=0)},
+               MISTAKES["residual_backward_relu_at_0"]: (dout * (z >= 0)).sum(axis=0)},
     }
     for name, mine, theirs in zip(("dx", "dW", "db"), got, want):
         known = {k: v for k, v in mistakes[name].items() if v is not None}

@@ -7,8 +7,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from autograder import strategies as S
-from autograder.checks import assert_close, fail
+from autograder.checks import assert_close, classic_mistakes, fail
 from autograder.plugin import grades
+
+MISTAKES = classic_mistakes(__file__)
 
 BATCHES = st.tuples(st.integers(1, 5), st.integers(2, 5))
 
@@ -36,7 +38,7 @@ def test_l1_loss(sub, ref, pair):
     got = sub.losses.l1_loss(y_hat, y)
     unchanged(sub, "l1_loss")
     assert_close(got, ref.losses.l1_loss(y_hat, y), "l1_loss", {"y_hat": y_hat, "y": y},
-                 mistakes={"sum instead of mean": np.sum(np.abs(y_hat - y))})
+                 mistakes={MISTAKES["l1_sum"]: np.sum(np.abs(y_hat - y))})
 
 
 @grades("losses.l1_loss_grad", weight=2)
@@ -48,7 +50,7 @@ def test_l1_loss_grad(sub, ref, pair):
     unchanged(sub, "l1_loss_grad")
     assert_close(got, ref.losses.l1_loss_grad(y_hat, y), "l1_loss_grad",
                  {"y_hat": y_hat, "y": y},
-                 mistakes={"forgot to divide by n": np.sign(y_hat - y),
+                 mistakes={MISTAKES["l1_grad_no_n"]: np.sign(y_hat - y),
                            "sign(0) taken as 1": np.where(y_hat >= y, 1.0, -1.0) / y.size})
 
 
@@ -60,7 +62,7 @@ def test_mse_loss(sub, ref, pair):
     got = sub.losses.mse_loss(y_hat, y)
     unchanged(sub, "mse_loss")
     assert_close(got, ref.losses.mse_loss(y_hat, y), "mse_loss", {"y_hat": y_hat, "y": y},
-                 mistakes={"sum instead of mean": np.sum((y_hat - y) ** 2)})
+                 mistakes={MISTAKES["mse_sum"]: np.sum((y_hat - y) ** 2)})
 
 
 @grades("losses.mse_loss_grad", weight=2)
@@ -72,8 +74,8 @@ def test_mse_loss_grad(sub, ref, pair):
     unchanged(sub, "mse_loss_grad")
     assert_close(got, ref.losses.mse_loss_grad(y_hat, y), "mse_loss_grad",
                  {"y_hat": y_hat, "y": y},
-                 mistakes={"missing the factor 2": (y_hat - y) / y.size,
-                           "forgot to divide by n": 2 * (y_hat - y)})
+                 mistakes={MISTAKES["mse_grad_no_2"]: (y_hat - y) / y.size,
+                           MISTAKES["mse_grad_no_n"]: 2 * (y_hat - y)})
 
 
 @grades("losses.sigmoid", weight=2)
@@ -130,7 +132,7 @@ def test_binary_cross_entropy_grad(sub, ref, pair):
     unchanged(sub, "binary_cross_entropy_grad")
     q = np.clip(p, 1e-12, 1 - 1e-12)
     assert_close(got, ref.losses.binary_cross_entropy_grad(p, y), "binary_cross_entropy_grad",
-                 {"p": p, "y": y}, mistakes={"forgot to divide by n": (q - y) / (q * (1 - q))})
+                 {"p": p, "y": y}, mistakes={MISTAKES["bce_grad_no_n"]: (q - y) / (q * (1 - q))})
 
 
 @grades("losses.softmax", weight=2)
@@ -143,7 +145,7 @@ def test_softmax(sub, ref, z):
     unchanged(sub, "softmax")
     e = np.exp(z - z.max(axis=0, keepdims=True))
     assert_close(got, ref.losses.softmax(z), "softmax", {"z": z}, atol=1e-12,
-                 mistakes={"softmax over axis 0 instead of the last axis": e / e.sum(axis=0)})
+                 mistakes={MISTAKES["softmax_axis0"]: e / e.sum(axis=0)})
 
 
 @grades("losses.cross_entropy", weight=2)
@@ -156,7 +158,7 @@ def test_cross_entropy(sub, ref, pair):
     unchanged(sub, "cross_entropy")
     per_element = -y * np.log(np.clip(p, 1e-12, 1))
     assert_close(got, ref.losses.cross_entropy(p, y), "cross_entropy", {"p": p, "y": y},
-                 mistakes={"mean over all N*C elements instead of over the N rows":
+                 mistakes={MISTAKES["ce_mean_all"]:
                            per_element.mean(),
                            "sum over rows instead of the mean": per_element.sum()})
 
@@ -192,7 +194,7 @@ def test_softmax_cross_entropy_grad(sub, ref, pair):
     unchanged(sub, "softmax_cross_entropy_grad")
     want = ref.losses.softmax_cross_entropy_grad(z, y)
     assert_close(got, want, "softmax_cross_entropy_grad", {"z": z, "y": y}, atol=1e-12,
-                 mistakes={"divided by N*C instead of N": want / z.shape[1],
+                 mistakes={MISTAKES["sce_grad_size"]: want / z.shape[1],
                            "forgot to divide by N": want * z.shape[0]})
 
 

@@ -8,8 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder import strategies as S
-from autograder.checks import as_array, assert_close, fail
+from autograder.checks import as_array, assert_close, classic_mistakes, fail
 from autograder.plugin import grades
+
+MISTAKES = classic_mistakes(__file__)
 
 CLASSES = ["GradientDescent", "Momentum", "AdaGrad", "RMSProp", "Adam"]
 HYPER = {
@@ -41,8 +43,8 @@ def adam_mistakes(hyper, w, grads):
         v = b2 * v + (1 - b2) * g**2
     m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
     return {
-        "no bias correction (m and v used directly)": w - lr * m / (np.sqrt(v) + eps),
-        "eps inside the square root": w - lr * m_hat / np.sqrt(v_hat + eps),
+        MISTAKES["adam_no_bias_correction"]: w - lr * m / (np.sqrt(v) + eps),
+        MISTAKES["adam_eps_inside"]: w - lr * m_hat / np.sqrt(v_hat + eps),
         "only m is bias-corrected": w - lr * m_hat / (np.sqrt(v) + eps),
     }
 
@@ -137,7 +139,7 @@ def test_gd_step(sub, ref, pair, lr):
     if sub.last_call.get("mutated"):
         fail("gd_step modified w in place; return w - lr * grad as a new array")
     assert_close(got, ref.optimizers.gd_step(w, g, lr), "gd_step", {"w": w, "grad": g, "lr": lr},
-                 mistakes={"w + lr * grad (ascent)": w + lr * g})
+                 mistakes={MISTAKES["gd_ascent"]: w + lr * g})
 
 
 class Quadratic:

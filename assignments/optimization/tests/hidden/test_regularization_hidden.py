@@ -6,9 +6,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograder import strategies as S
-from autograder.checks import as_array, assert_close, fail
+from autograder.checks import as_array, assert_close, classic_mistakes, fail
 from autograder.plugin import grades
 from autograder.sandbox.protocol import SeededRNG
+
+MISTAKES = classic_mistakes(__file__)
 
 WEIGHTS = S.arrays().map(lambda w: np.where(np.abs(w) < 2, 0.0, w))  # zeros: sign(0) == 0
 LAM = S.floats(0, 5)
@@ -49,7 +51,7 @@ def test_l2_penalty(sub, ref, w, lam):
 @given(WEIGHTS, LAM)
 def test_l2_penalty_grad(sub, ref, w, lam):
     """l2_penalty_grad matches the reference"""
-    check(sub, ref, "l2_penalty_grad", w, lam, {"missing the factor 2": lam * w})
+    check(sub, ref, "l2_penalty_grad", w, lam, {MISTAKES["mse_grad_no_2"]: lam * w})
 
 
 @grades("regularization.dropout")
@@ -65,7 +67,7 @@ def test_dropout_mask_is_consistent(sub, ref, x, p, seed):
         fail(f"dropout returned shape {out.shape} for x of shape {x.shape}")
     kept = out != 0
     assert_close(out[kept], x[kept] / (1 - p), "dropout: the surviving entries", inputs,
-                 mistakes={"survivors not rescaled by 1/(1-p)": x[kept]})
+                 mistakes={MISTAKES["dropout_no_rescale"]: x[kept]})
     assert_close(again, out, "dropout called twice with the same seeded rng", inputs)
 
 

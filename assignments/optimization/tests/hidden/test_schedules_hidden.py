@@ -6,8 +6,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograder import strategies as S
-from autograder.checks import assert_close
+from autograder.checks import assert_close, classic_mistakes
 from autograder.plugin import grades
+
+MISTAKES = classic_mistakes(__file__)
 
 LR0 = S.floats(1e-4, 1.0)
 T = st.integers(0, 300)
@@ -20,7 +22,7 @@ def test_step_decay(sub, ref, lr0, t, drop, every):
     assert_close(sub.schedules.step_decay(lr0, t, drop=drop, every=every),
                  ref.schedules.step_decay(lr0, t, drop=drop, every=every), "step_decay",
                  {"lr0": lr0, "t": t, "drop": drop, "every": every},
-                 mistakes={"t / every without rounding down": lr0 * drop ** (t / every)})
+                 mistakes={MISTAKES["step_decay_float"]: lr0 * drop ** (t / every)})
 
 
 @grades("schedules.step_decay")

@@ -8,8 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder import strategies as S
-from autograder.checks import as_array, assert_close, assert_matches, expect_error, fail
+from autograder.checks import as_array, assert_close, assert_matches, classic_mistakes, expect_error, fail
 from autograder.plugin import grades
+
+MISTAKES = classic_mistakes(__file__)
 
 
 @grades("training.steps_per_epoch", weight=2)
@@ -19,7 +21,7 @@ def test_steps_per_epoch(sub, ref, n, batch_size):
     got = sub.training.steps_per_epoch(n, batch_size)
     assert_close(got, ref.training.steps_per_epoch(n, batch_size), "steps_per_epoch",
                  {"n_samples": n, "batch_size": batch_size},
-                 mistakes={"n // batch_size (the last, smaller batch is lost)": n // batch_size})
+                 mistakes={MISTAKES["steps_floor"]: n // batch_size})
 
 
 @grades("training.iterate_minibatches", weight=2)

@@ -4,8 +4,10 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.checks import as_array, expect_error, fail
+from autograder.checks import as_array, classic_mistakes, expect_error, fail
 from autograder.plugin import grades
+
+MISTAKES = classic_mistakes(__file__)
 
 
 def batches_of(sub, n, batch_size, **kwargs):
@@ -26,7 +28,9 @@ def test_minibatches_cover_every_row_once(sub, n, batch_size, seed):
              "not every row exactly once")
     for xb, yb in batches:
         if not np.array_equal(yb, xb.ravel() * 10):
-            fail("rows of X and y are no longer paired: shuffle one index array for both")
+            fail(f"with n={n}, batch_size={batch_size}, seed={seed}: X_batch rows "
+                 f"{xb.ravel().tolist()} came with y_batch {yb.tolist()}\n"
+                 f"{MISTAKES['minibatch_unpaired']}")
     sizes = [len(xb) for xb, _ in batches]
     if any(s != batch_size for s in sizes[:-1]) or not 0 < sizes[-1] <= batch_size:
         fail(f"n={n}, batch_size={batch_size}: batch sizes {sizes}")

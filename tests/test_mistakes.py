@@ -1,0 +1,105 @@
+"""The catalogue of classic mistakes: every entry is an executable variant of the
+reference that the public tests can recognise, and a wrong answer is named only when
+it equals a mistake's answer. (The corpus tests grade every variant end to end.)"""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import config, mistakes
+from autograder.checks import GradingFailure, check_frozen_case, classic_mistakes
+from autograder.sandbox.protocol import decode
+
+OPT = config.load("optimization")
+CATALOGUE = mistakes.load(OPT)
+PUBLIC = OPT.tests_dir / "public"
+VECTORS = decode(json.loads((PUBLIC / "vectors.json").read_text()), lambda handle: None)
+
+
+def test_the_catalogue_covers_every_file_and_the_mistakes_tas_see_most():
+    assert len(CATALOGUE) >= 26
+    assert {m.target.split(".")[0] for m in CATALOGUE} == set(OPT.contract)
+    ids = {m.id for m in CATALOGUE}
+    assert len(ids) == len(CATALOGUE)
+    for must in ("mse_sum", "mse_grad_no_2", "softmax_axis0", "softmax_no_shift", "bce_no_clip",
+                 "adam_no_bias_correction", "adam_t_not_incremented", "momentum_dampened",
+                 "rmsprop_no_one_minus_decay", "dropout_keep_prob", "dropout_no_rescale",
+                 "dropout_when_not_training", "step_decay_float", "steps_floor",
+                 "minibatch_drop_last", "minibatch_unpaired", "residual_backward_relu_at_0",
+                 "residual_backward_no_identity"):
+        assert must in ids
+
+
+@pytest.mark.parametrize("mistake", CATALOGUE, ids=[m.id for m in CATALOGUE])
+def test_every_mistake_is_a_real_variant_the_public_tests_recognise(mistake):
+    wrong = mistakes.variant(OPT, mistake)  # every edit applies exactly once
+    assert callable(wrong)
+    in_vectors = any(entry["id"] == mistake.id for case in VECTORS[mistake.target]
+                     for entry in case["mistakes"]) if mistake.target in VECTORS else False
+    sources = "\n".join(p.read_text() for p in PUBLIC.glob("test_*.py"))
+    assert in_vectors or f"MISTAKES['{mistake.id}']" in sources \
+        or f'MISTAKES["{mistake.id}"]' in sources, f"no public test can name {mistake.id}"
+
+
+def test_students_get_the_messages_but_never_the_edits():
+    shipped = classic_mistakes(str(PUBLIC / "test_frozen_vectors.py"))
+    assert shipped == {m.id: m.message() for m in CATALOGUE}
+    text = (PUBLIC / "vectors.json").read_text() + json.dumps(shipped)
+    for m in CATALOGUE:
+        for old, new in m.edits:
+            assert old not in text and new not in text
+
+
+class Fake:
+    """A student module whose one function answers with ``value``."""
+
+    def __init__(self, value):
+        self.losses = type("M", (), {"mse_loss": staticmethod(lambda *a, **k: value)})
+
+
+def frozen_mse_case():
+    case = next(c for c in VECTORS["losses.mse_loss"] if c["mistakes"])
+    return case, next(m for m in case["mistakes"] if m["id"] == "mse_sum")
+
+
+def test_a_wrong_answer_equal_to_a_mistake_is_named():
+    case, mse_sum = frozen_mse_case()
+    with pytest.raises(GradingFailure, match="Classic mistake: sum instead of mean") as failure:
+        check_frozen_case(Fake(mse_sum["expected"]), "losses.mse_loss", case)
+    assert "expected" in str(failure.value) and "Hint:" in str(failure.value)
+
+
+@pytest.mark.parametrize("how", ["right", "other", "close", "nan"])
+def test_nothing_else_is_named(how):
+    case, mse_sum = frozen_mse_case()
+    value = {"right": case["expected"], "other": float(case["expected"]) + 1.0,
+             "close": float(mse_sum["expected"]) * 1.001, "nan": float("nan")}[how]
+    if how == "right":
+        check_frozen_case(Fake(value), "losses.mse_loss", case)
+        return
+    with pytest.raises(GradingFailure) as failure:
+        check_frozen_case(Fake(value), "losses.mse_loss", case)
+    assert "Classic mistake" not in str(failure.value)
+
+
+def test_same_compares_structures_strictly():
+    assert mistakes.same({"a": [1.0, 2.0]}, {"a": np.array([1.0, 2.0])})
+    assert not mistakes.same({"a": [1.0, 2.0]}, {"a": [1.0, 2.0], "b": 0})
+    assert not mistakes.same([1.0, 2.0], [1.0, 2.0, 3.0])
+    assert not mistakes.same("text", 1.0)
+    assert mistakes.same([(np.ones(2), np.zeros(1))], [(np.ones(2), np.zeros(1))])
+
+
+def test_a_catalogue_edit_that_does_not_apply_is_a_config_error(tmp_path):
+    broken = mistakes.Mistake("x", "losses.mse_loss", "says", "hint", (("not in the file", ""),))
+    with pytest.raises(config.ConfigError, match="occurs 0 times"):
+        mistakes.variant(OPT, broken)
+
+
+def test_messages_read_as_one_sentence_and_a_hint():
+    for m in CATALOGUE:
+        assert re.fullmatch(r"  Classic mistake: [^\n]+\.\n  Hint: [^\n]+", m.message()), m.id
+        assert Path(OPT.solutions_dir / f"{m.target.split('.')[0]}.py").is_file()
