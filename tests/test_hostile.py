@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from autograder import packaging
+from autograder import config, packaging
 from autograder.sandbox import jail as jails
 
 from conftest import ROOT, orphans, pool_uids, run_autograder, run_cli
@@ -129,7 +129,9 @@ def check_result(result_path, attacked, elapsed, must_lose=True):
     result = json.loads(result_path.read_text())
     assert result["extra_data"]["assignment"] == "optimization"  # written by the grader
     tests = [t for t in result["tests"] if t["max_score"] > 0]
-    assert len(tests) > 100
+    points = config.load("optimization").points
+    assert {t["tags"][0] for t in tests} == set(points)  # every name graded, public and hidden
+    assert len(tests) == 2 * len(points)
     honest = [t for t in tests if not may_lose(t["tags"][0], attacked)]
     unearned = [t["name"] for t in honest if t["score"] < t["max_score"]]
     assert not unearned, [(t["name"], t["output"][:300]) for t in honest if t["score"] < t["max_score"]]

@@ -51,7 +51,7 @@ def test_l2_penalty(sub, ref, w, lam):
 @given(WEIGHTS, LAM)
 def test_l2_penalty_grad(sub, ref, w, lam):
     """l2_penalty_grad matches the reference"""
-    check(sub, ref, "l2_penalty_grad", w, lam, {MISTAKES["mse_grad_no_2"]: lam * w})
+    check(sub, ref, "l2_penalty_grad", w, lam, {MISTAKES["l2_grad_no_2"]: lam * w})
 
 
 @grades("regularization.dropout")

@@ -39,9 +39,10 @@ def test_minibatches_in_order(sub, ref, n, batch_size):
 
 @grades("training.iterate_minibatches")
 def test_minibatches_reject_bad_batch_size(sub):
-    """iterate_minibatches raises ValueError when batch_size < 1"""
-    with expect_error(ValueError, "iterate_minibatches(X, y, batch_size=0)"):
-        sub.training.iterate_minibatches(np.zeros((4, 1)), np.zeros(4), 0)
+    """iterate_minibatches raises ValueError when batch_size < 1 (0 and negative sizes)"""
+    for size in (0, -1, -4):
+        with expect_error(ValueError, f"iterate_minibatches(X, y, batch_size={size})"):
+            sub.training.iterate_minibatches(np.zeros((4, 1)), np.zeros(4), size)
 
 
 @grades("training.iterate_minibatches", weight=2)

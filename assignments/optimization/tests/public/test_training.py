@@ -38,11 +38,13 @@ def test_minibatches_cover_every_row_once(sub, n, batch_size, seed):
 
 @grades("training.iterate_minibatches")
 def test_minibatches_seeded_shuffle(sub):
-    """iterate_minibatches: the same seed gives the same batches, shuffle=True shuffles"""
-    first = batches_of(sub, 50, 50, shuffle=True, seed=3)[0][0].ravel()
-    again = batches_of(sub, 50, 50, shuffle=True, seed=3)[0][0].ravel()
-    if not np.array_equal(first, again):
-        fail("two calls with seed=3 gave different orders")
+    """iterate_minibatches: the same seed gives the same batches (seed 0 too), shuffle=True shuffles"""
+    for seed in (0, 3):
+        first = batches_of(sub, 50, 50, shuffle=True, seed=seed)[0][0].ravel()
+        again = batches_of(sub, 50, 50, shuffle=True, seed=seed)[0][0].ravel()
+        if not np.array_equal(first, again):
+            fail(f"two calls with seed={seed} gave different orders"
+                 + (" (is seed=0 treated as no seed? test `seed is None`)" if seed == 0 else ""))
     if np.array_equal(first, np.arange(50)):
         fail("shuffle=True (the default) left the rows in their original order")
 
@@ -110,6 +112,7 @@ def test_training_learns_separable_data(sub):
 
 @grades("training.steps_per_epoch")
 def test_steps_per_epoch_rejects_bad_batch_size(sub):
-    """steps_per_epoch raises ValueError when batch_size < 1"""
-    with expect_error(ValueError, "steps_per_epoch(10, 0)"):
-        sub.training.steps_per_epoch(10, 0)
+    """steps_per_epoch raises ValueError when batch_size < 1 (0 and negative sizes)"""
+    for size in (0, -1, -32):
+        with expect_error(ValueError, f"steps_per_epoch(10, {size})"):
+            sub.training.steps_per_epoch(10, size)
