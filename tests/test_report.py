@@ -1,6 +1,6 @@
 """The student's local report, in-process: the same points as Gradescope's rows, one line
 per stub, one short reason per failing name, deselected tests left out; the essay's own
-release and check."""
+release and check; results.json's formats."""
 
 import dataclasses
 import subprocess
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from autograder import config, packaging, plugin, report, runner, written_check
+from autograder import config, packaging, plugin, report, results, runner, written_check
 
 from conftest import ROOT
 
@@ -116,6 +116,13 @@ def test_session_fixtures_are_module_level():
             type(getattr(plugin, name)).__name__ == "FixtureFunctionDefinition"
 
 
+def test_top_level_output_is_escaped_for_simple_format():
+    document = results.build([], None, "a <b> & c\nnext line")
+    assert document["output"] == "a &lt;b&gt; &amp; c\nnext line"
+    assert document["output_format"] == "simple_format"
+    assert (document["test_output_format"], document["test_name_format"]) == ("text", "text")
+
+
 def test_essay_release_has_its_own_readme_requirements_and_check():
     files = packaging.student_files(SONG)
     readme = files["song_contest/README.md"].decode()
@@ -141,3 +148,4 @@ def test_essay_check_prints_readable_lines_per_question(tmp_path):
     assert "Q1  0 of 3 automatic points" in text and "Q3  0 of 2 automatic points" in text
     assert "FAIL  No answer found" in text
     assert "Question(" not in text and "<function" not in text
+    assert "The other 23 points are graded by hand on Gradescope:" in text
