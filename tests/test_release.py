@@ -122,6 +122,7 @@ def test_student_copy_with_one_bug(dist, tmp_path):
     assert all(mark == "ok  " and earned == top for mark, earned, top in rows.values()), rows
     assert len(rows) == len(config.load("optimization").points) - 1
     block = done.stdout.split("FAIL losses.mse_loss", 1)[1].split("\nok", 1)[0]
+    assert "mse_loss(y_hat=[1., 2.], y=[0., 4.])" in block
     assert "expected: 2.5" in block and "got:      5" in block
 
 

@@ -1,14 +1,16 @@
 """The student's local report, in-process: the same points as Gradescope's rows, one line
 per stub, one short reason per failing name, deselected tests left out; the essay's own
-release and check; results.json's formats."""
+release and check; results.json's formats; frozen vectors that name their parameters."""
 
 import dataclasses
 import subprocess
 import sys
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
-from autograder import config, packaging, plugin, report, results, runner, written_check
+from autograder import checks, config, packaging, plugin, report, results, runner, written_check
 
 from conftest import ROOT
 
@@ -114,6 +116,26 @@ def test_session_fixtures_are_module_level():
         assert not hasattr(plugin.GradingSession, name)
         assert hasattr(getattr(plugin, name), "_pytestfixturefunction") or \
             type(getattr(plugin, name)).__name__ == "FixtureFunctionDefinition"
+
+
+def test_frozen_vectors_name_parameters_and_constructors():
+    cases = {p.id: p.values for p in checks.frozen_cases(str(OPT.tests_dir / "public/vectors.json"))}
+    wrong = SimpleNamespace(losses=SimpleNamespace(mse_loss=lambda *args: 5.0),
+                            optimizers=SimpleNamespace(Adam=lambda **kwargs: Stuck()))
+    with pytest.raises(checks.GradingFailure) as failed:
+        checks.check_frozen_case(wrong, *cases["losses.mse_loss-1"])
+    assert str(failed.value).splitlines()[0] == "mse_loss(y_hat=[1., 2.], y=[0., 4.])"
+    with pytest.raises(checks.GradingFailure) as failed:
+        checks.check_frozen_case(wrong, *cases["optimizers.Adam-1"])
+    assert str(failed.value).startswith("Adam(lr=0.1).step, call 1, with w=[ 1., -2.], grad=")
+    assert "arg1" not in str(failed.value)
+
+
+class Stuck:
+    """An optimizer that never moves."""
+
+    def step(self, w, grad):
+        return np.asarray(w)
 
 
 def test_top_level_output_is_escaped_for_simple_format():
