@@ -9,6 +9,7 @@ float64 arrays or fail the test with a clear message.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -203,7 +204,7 @@ def check_frozen_case(sub: Any, target: str, case: dict) -> None:
     module, name = target.split(".", 1)
     func = getattr(getattr(sub, module), name)
     args, kwargs = case.get("args", []), case.get("kwargs", {})
-    inputs = {f"arg{i + 1}": a for i, a in enumerate(args)} | kwargs
+    inputs = by_name(args, case.get("params", [])) | kwargs
     answers: list[Any] = []
     try:
         if "calls" not in case:
@@ -212,8 +213,8 @@ def check_frozen_case(sub: Any, target: str, case: dict) -> None:
             return
         obj = func(*args, **kwargs)
         for i, (call_args, want) in enumerate(zip(case["calls"], case["expected"])):
-            what = f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())}).step, call {i + 1}"
-            step_inputs = {f"arg{j + 1}": a for j, a in enumerate(call_args)}
+            what = f"{describe_call(name, inputs)}.step, call {i + 1}"
+            step_inputs = by_name(call_args, case.get("step_params", []))
             answers.append({"return": obj.step(*call_args), "attrs": {}})
             assert_matches(answers[-1]["return"], want["return"], what, step_inputs)
             for attr, value in want.get("attrs", {}).items():
@@ -224,6 +225,16 @@ def check_frozen_case(sub: Any, target: str, case: dict) -> None:
         if named is None:
             raise
         raise GradingFailure(f"{failure}\n{named}") from None
+
+
+def parameter_names(func: Callable[..., Any]) -> list[str]:
+    """The names of ``func``'s parameters (a class's: its constructor's, without self)."""
+    return list(inspect.signature(func).parameters)
+
+
+def by_name(args: list[Any], params: list[str]) -> dict[str, Any]:
+    """Positional ``args`` keyed by their parameter names (``arg3`` past the known ones)."""
+    return {params[i] if i < len(params) else f"arg{i + 1}": a for i, a in enumerate(args)}
 
 
 def classic_mistake(case: dict, answers: list[Any]) -> str | None:

@@ -2,22 +2,26 @@
 
 ``<name>-student.zip`` holds the generated stubs, the public tests (with the
 frozen public vectors), the assignment file, the toolkit (so ``pytest`` runs the
-tests through the same sandbox), a README and a requirements file; never the
-reference or the hidden tests. ``<name>-gradescope.zip`` holds ``setup.sh`` and
-``run_autograder`` at its root and everything they need offline after setup.
+tests through the same sandbox), a README and a requirements file, and the total
+weight of the hidden tests per contract name (so the local report shares points as
+Gradescope does); never the reference or the hidden tests themselves.
+``<name>-gradescope.zip`` holds ``setup.sh`` and ``run_autograder`` at its root and
+everything they need offline after setup.
 
 Both are byte-reproducible: fixed timestamps, sorted entries, fixed permissions.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
 
-from autograder import config
+from autograder import config, plugin, runner
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
@@ -26,13 +30,19 @@ SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"  # the system python3 and useradd
 LOCAL_ROOTS = Path("/var/lib/autograder-tests")  # as root: where install_locally's layouts go
 REQUIREMENTS = ["numpy>=1.24", "pytest>=7.4", "hypothesis>=6.80", "pyyaml>=6.0",
                 "pysbd>=0.3.4", "rapidfuzz>=3.0", "tzdata>=2024.1", "tqdm>=4.66"]
+WRITTEN_NEEDS = {"pytest", "pyyaml", "pysbd", "rapidfuzz", "tzdata"}  # the written check's imports
+# The toolkit's plugin prints the report: pytest's own tracebacks and summary stay off.
 PYTEST_INI = """[pytest]
 testpaths = tests
 pythonpath = .
-addopts = -p no:cacheprovider --import-mode=importlib -q
+addopts = -p no:cacheprovider --import-mode=importlib --tb=no -rN
 """
-CONFTEST = '"""Runs the public tests against the files in this folder, in a sandbox."""\n\n' \
-           'pytest_plugins = ["autograder.plugin"]\n'
+CONFTEST = {
+    "programming": ('"""Runs the public tests against the files in this folder, in a '
+                    'sandbox."""\n\npytest_plugins = ["autograder.plugin"]\n'),
+    "written": ('"""Checks the answers in this folder, as the autograder will."""\n\n'
+                'pytest_plugins = ["autograder.written_check"]\n'),
+}
 
 
 def _files_under(folder: Path, prefix: str) -> dict[str, bytes]:
@@ -57,11 +67,25 @@ def student_files(assignment: config.Assignment) -> dict[str, bytes]:
         entries |= _files_under(public, f"{root}tests/public/")
     entries |= toolkit_files(root)
     entries[f"{root}assignment.yaml"] = (assignment.root / "assignment.yaml").read_bytes()
-    entries[f"{root}conftest.py"] = CONFTEST.encode()
+    entries[f"{root}conftest.py"] = CONFTEST[assignment.kind].encode()
     entries[f"{root}pytest.ini"] = PYTEST_INI.encode()
-    entries[f"{root}requirements.txt"] = ("\n".join(REQUIREMENTS) + "\n").encode()
-    entries[f"{root}README.md"] = _fill(TEMPLATES / "student_README.md", assignment).encode()
+    entries[f"{root}requirements.txt"] = ("\n".join(student_requirements(assignment)) + "\n").encode()
+    readme = "student_README.md" if assignment.kind == "programming" else "student_README_written.md"
+    entries[f"{root}README.md"] = _fill(TEMPLATES / readme, assignment).encode()
+    unshipped = sorted(g for g in assignment.visibility if g != "public")
+    weights = runner.group_weights(assignment, unshipped)
+    if weights:
+        entries[f"{root}{plugin.UNSHIPPED_WEIGHTS}"] = json.dumps(weights, indent=1,
+                                                                 sort_keys=True).encode()
     return entries
+
+
+def student_requirements(assignment: config.Assignment) -> list[str]:
+    """What a student installs: all of the toolkit's requirements for a programming
+    assignment; for a written one, only what its check imports."""
+    if assignment.kind == "programming":
+        return REQUIREMENTS
+    return [r for r in REQUIREMENTS if re.split(r"[<>=!~ ;\[]", r)[0].lower() in WRITTEN_NEEDS]
 
 
 def gradescope_files(assignment: config.Assignment) -> dict[str, bytes]:
@@ -84,6 +108,8 @@ def _fill(template: Path, assignment: config.Assignment) -> str:
         "@ASSIGNMENT@": assignment.name, "@TITLE@": assignment.title, "@FILES@": files,
         "@UPLOAD@": files, "@DUE@": assignment.due.strftime("%B %d, %Y at %I:%M %p %Z"),
         "@PER_DAY@": f"{assignment.late_policy.points_per_day:g}",
+        "@SENTENCES@": "{} to {}".format(*assignment.sentences),
+        "@MANUAL@": f"{assignment.manual_points:g}", "@TOTAL@": f"{assignment.total_points:g}",
     }
     text = template.read_text(encoding="utf-8")
     for key, value in values.items():

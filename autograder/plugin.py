@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,11 +26,13 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
+from autograder import report
 from autograder.config import Assignment, load_path
 from autograder.locate import locate, read_sources
 from autograder.sandbox.broker import Sandbox, SandboxError
-from autograder.sandbox.errors import StudentCodeError
+from autograder.sandbox.errors import StudentCodeError, StudentRaised
 from autograder.sandbox.protocol import decode
 
 HYPOTHESIS_PROFILE = "autograder"
@@ -39,6 +43,7 @@ settings.register_profile(
 MESSAGE_CAP = 3000
 RECHECKS_PER_NAME = 3  # tests run again with the student's own neighbours
 OUTPUT_CAP = 2000
+UNSHIPPED_WEIGHTS = "tests/unshipped_weights.json"  # in a student copy: the hidden tests' weights
 
 
 def grades(target: str, weight: float = 1.0) -> pytest.MarkDecorator:
@@ -61,6 +66,8 @@ class TestOutcome:
     message: str = ""
     output: str = ""
     used_neighbours: bool = False  # called other contract names (the reference's)
+    ran: bool = False  # False for a test that was deselected (pytest -k)
+    stub: bool = False  # failed because the graded name is an untouched stub
 
 
 class StudentCode:
@@ -90,7 +97,12 @@ class _StudentModule:
 
     def __getattr__(self, name: str) -> Any:
         target = f"{self._module}.{name}"
-        return lambda *args, **kwargs: self._sandbox.call(target, args, kwargs)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
+            return self._sandbox.call(target, args, kwargs)
+
+        return call
 
 
 class Reference(SimpleNamespace):
@@ -119,8 +131,10 @@ class GradingSession:
     their own, so that circular definitions earn nothing."""
 
     def __init__(self, assignment: Assignment, files: dict[str, Path],
-                 missing: dict[str, str], reference: bool, pool: str | None = None) -> None:
+                 missing: dict[str, str], reference: bool, pool: str | None = None,
+                 unseen: dict[str, dict[str, float]] | None = None) -> None:
         self.assignment = assignment
+        self.unseen = unseen or {}  # group -> name -> weight of tests not shipped here
         sources, problems = read_sources(files, assignment.limits.source_kb)
         self.missing = missing | problems
         self.reference = load_reference(assignment) if reference else None
@@ -136,48 +150,19 @@ class GradingSession:
         self.recheck_failed: dict[str, str] = {}  # name -> why its own program fails
         self.neighbour_calls = 0
 
-    # -- fixtures -----------------------------------------------------------------
-    @pytest.fixture(scope="session")
-    def sub(self) -> StudentCode:
-        """The student's code, called in the sandboxed worker."""
-        return StudentCode(self.sandbox)
-
-    @pytest.fixture(scope="session")
-    def ref(self) -> Reference:
-        """The reference solution (hidden tests only; never shipped to students)."""
-        if self.reference is None:
-            pytest.skip("the reference solution is not available here")
-        return self.reference
-
-    @pytest.fixture(scope="session")
-    def vectors(self) -> dict[str, list]:
-        """Frozen input/expected-output vectors, generated from the reference at release."""
-        path = self.assignment.tests_dir / "public" / "vectors.json"
-        return decode(json.loads(path.read_text()), lambda handle: None)
-
     # -- hooks --------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Check every test's marker; order the tests by contract name."""
+        """Check every test's marker (before ``-k`` deselects any); order the tests by
+        contract name."""
         for item in items:
-            marker = item.get_closest_marker("grades")
-            if marker is None or not marker.args:
-                raise pytest.UsageError(f"{item.nodeid}: a grading test needs @grades('module.name')")
-            target = marker.args[0]
-            if target not in self.assignment.points:
-                raise pytest.UsageError(f"{item.nodeid}: grades {target!r}, which is not in "
-                                        "assignment.yaml points")
-            weight = marker.kwargs.get("weight", 1.0)
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
-                raise pytest.UsageError(f"{item.nodeid}: weight={weight!r} must be a positive number")
-            group = Path(str(item.path)).relative_to(self.assignment.tests_dir).parts[0]
-            doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
-            title = doc[0] if doc else item.name
-            if "[" in item.name:
-                title += " [" + item.name.split("[", 1)[1]
-            self.outcomes[item.nodeid] = TestOutcome(item.nodeid, title, target, group, weight)
+            self.outcomes[item.nodeid] = outcome_of(item, self.assignment)
         order = {target: i for i, target in enumerate(self.assignment.points)}
         items.sort(key=lambda item: order[self.outcomes[item.nodeid].target])  # stable
-        self.sandbox.begin(dict.fromkeys(self.outcomes[i.nodeid].target for i in items))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Tell the sandbox which names are about to be graded (the selected tests')."""
+        self.sandbox.begin(dict.fromkeys(self.outcomes[i.nodeid].target for i in session.items))
 
     def pytest_sessionstart(self) -> None:
         """Import the submission once; stop the session if the sandbox cannot run."""
@@ -229,11 +214,18 @@ class GradingSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        """Fail fast when the graded file is missing or cannot be imported."""
+        """Give the test's contract name its process; forget output printed before."""
         self.sandbox.take_output()
         self.neighbour_calls = self.sandbox.neighbour_calls
+        self.sandbox.enter(self.outcomes[item.nodeid].target)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        """Fail fast, as a failure of the test itself (never an error at setup), when the
+        graded name is a stub or broke earlier, or its file is missing or cannot be
+        imported."""
+        __tracebackhide__ = True
         target = self.outcomes[item.nodeid].target
-        self.sandbox.enter(target)
         if target in self.sandbox.broken:  # an untouched stub, or a call that hung or crashed
             pytest.fail(str(self.sandbox.broken[target]), pytrace=False)
         module = target.split(".", 1)[0]
@@ -270,6 +262,9 @@ class GradingSession:
             self.recheck_failed.setdefault(outcome.target, message)
         if not self.own_pass or not passed:
             outcome.passed, outcome.message = passed, message
+        broken = self.sandbox.broken.get(outcome.target)
+        outcome.ran = True
+        outcome.stub = not passed and isinstance(broken, StudentRaised) and broken.is_stub
         printed = self.sandbox.take_output()
         if printed.strip():
             outcome.output = printed[:OUTPUT_CAP] + ("\n[...]" if len(printed) > OUTPUT_CAP else "")
@@ -278,25 +273,67 @@ class GradingSession:
         self.sandbox.close()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        """A per-function summary, for students running the public tests."""
-        write = terminalreporter.write_line
-        by_target: dict[str, list[TestOutcome]] = {}
-        for outcome in self.outcomes.values():
-            by_target.setdefault(outcome.target, []).append(outcome)
-        if not by_target:
-            return
-        terminalreporter.section("summary per function")
-        for target in self.assignment.points:
-            tests = by_target.get(target, [])
-            if not tests:
-                continue
-            passed = sum(t.passed for t in tests)
-            mark = "ok  " if passed == len(tests) else "FAIL"
-            write(f"{mark} {target:<40} {passed}/{len(tests)} tests passed")
-            for test in tests:
-                if not test.passed:
-                    first = (test.message.splitlines() or ["failed"])[0]
-                    write(f"       - {test.title}: {first[:100]}")
+        """The student's report: public points per contract name, one short reason per
+        failing name (``-v``: every failed test, whole), what their code printed."""
+        verbose = terminalreporter.config.get_verbosity() > 0
+        lines = report.local_report(self.assignment, list(self.outcomes.values()),
+                                    self.unseen, verbose)
+        if lines:
+            terminalreporter.section("your public points")
+            for line in lines:
+                terminalreporter.write_line(line)
+
+
+def outcome_of(item: pytest.Item, assignment: Assignment) -> TestOutcome:
+    """The not-yet-run outcome of a grading test: its contract name, weight, group and
+    title, read from its ``@grades`` marker (a usage error when that is wrong)."""
+    marker = item.get_closest_marker("grades")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(f"{item.nodeid}: a grading test needs @grades('module.name')")
+    target = marker.args[0]
+    if target not in assignment.points:
+        raise pytest.UsageError(f"{item.nodeid}: grades {target!r}, which is not in "
+                                "assignment.yaml points")
+    weight = marker.kwargs.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
+        raise pytest.UsageError(f"{item.nodeid}: weight={weight!r} must be a positive number")
+    group = Path(str(item.path)).relative_to(assignment.tests_dir).parts[0]
+    doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+    title = doc[0] if doc else item.name
+    if "[" in item.name:
+        title += " [" + item.name.split("[", 1)[1]
+    return TestOutcome(item.nodeid, title, target, group, weight)
+
+
+def grading_session(config: pytest.Config) -> GradingSession:
+    """The grading session of this pytest run."""
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, GradingSession):
+            return plugin
+    raise pytest.UsageError("these tests run through `autograder grade`, or with `pytest` in "
+                            "a student copy (a folder with assignment.yaml)")
+
+
+@pytest.fixture(scope="session")
+def sub(request: pytest.FixtureRequest) -> StudentCode:
+    """The student's code, called in the sandboxed worker."""
+    return StudentCode(grading_session(request.config).sandbox)
+
+
+@pytest.fixture(scope="session")
+def ref(request: pytest.FixtureRequest) -> Reference:
+    """The reference solution (hidden tests only; never shipped to students)."""
+    reference = grading_session(request.config).reference
+    if reference is None:
+        pytest.skip("the reference solution is not available here")
+    return reference
+
+
+@pytest.fixture(scope="session")
+def vectors(request: pytest.FixtureRequest) -> dict[str, list]:
+    """Frozen input/expected-output vectors, generated from the reference at release."""
+    path = grading_session(request.config).assignment.tests_dir / "public" / "vectors.json"
+    return decode(json.loads(path.read_text()), lambda handle: None)
 
 
 def failure_message(exc: BaseException) -> str:
@@ -310,42 +347,32 @@ def failure_message(exc: BaseException) -> str:
     return text[:MESSAGE_CAP] + ("\n[...]" if len(text) > MESSAGE_CAP else "")
 
 
+@pytest.hookimpl(tryfirst=True)  # before the terminal reporter reads the verbosity
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker and the deterministic hypothesis profile; in a student copy,
-    start a session on the student's own files (no reference)."""
+    """Register the marker and the deterministic hypothesis profile, and keep hypothesis'
+    files out of the working folder; in a student copy, start a session on the student's
+    own files (no reference)."""
     config.addinivalue_line("markers", "grades(target, weight=1.0): the contract name a test grades")
     settings.load_profile(HYPOTHESIS_PROFILE)
+    # database=None still leaves caches (constants of local modules) in ./.hypothesis.
+    storage = tempfile.mkdtemp(prefix="autograder-hypothesis-")
+    set_hypothesis_home_dir(storage)
+
+    def forget_storage() -> None:
+        set_hypothesis_home_dir(None)
+        shutil.rmtree(storage, ignore_errors=True)
+
+    config.add_cleanup(forget_storage)
     running = any(isinstance(p, GradingSession) for p in config.pluginmanager.get_plugins())
     root = Path(str(config.rootpath))
     if running or not (root / "assignment.yaml").is_file():
         return
+    if config.option.verbose == 0:  # -q unless asked for -v: the plugin's report says it all
+        config.option.verbose = -1
     assignment = load_path(root / "assignment.yaml", root.name)
-    if assignment.kind == "written":
-        config.pluginmanager.register(WrittenCheck(assignment, root), "autograder-written")
-        return
     found = locate(root, assignment.files)
-    session = GradingSession(assignment, found.files, found.missing, reference=False)
+    weights = root / UNSHIPPED_WEIGHTS
+    unseen = json.loads(weights.read_text(encoding="utf-8")) if weights.is_file() else {}
+    session = GradingSession(assignment, found.files, found.missing, reference=False,
+                             unseen=unseen)
     config.pluginmanager.register(session, "autograder-session")
-
-
-class WrittenCheck:
-    """In a student copy of a written assignment: a per-question summary after the tests."""
-
-    def __init__(self, assignment: Assignment, root: Path) -> None:
-        self.assignment = assignment
-        self.root = root
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        from autograder import written
-
-        answers, notes = written.read_answers(self.assignment, self.root)
-        low, high = self.assignment.sentences
-        terminalreporter.section("your answers")
-        for note in notes:
-            terminalreporter.write_line(f"note: {note}")
-        for number, question in enumerate(self.assignment.questions, start=1):
-            answer = answers[question.id]
-            state = "answered" if answer.answered else "NOT ANSWERED"
-            fits = "ok" if low <= answer.sentences <= high else f"should be {low}-{high}"
-            terminalreporter.write_line(f"Q{number}: {state:<12} {answer.sentences:3d} sentences "
-                                        f"({fits})")

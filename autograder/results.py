@@ -10,6 +10,7 @@ terminal with escape sequences or invalid Unicode in it.
 from __future__ import annotations
 
 import csv
+import html
 import json
 import math
 import os
@@ -23,6 +24,11 @@ from autograder.late_policy import Lateness
 
 RESULTS_CAP = 900_000  # bytes; Gradescope's limit is 1 MB
 ROW_OUTPUT_CAP = 4000
+# Gradescope's formats (its spec, "Output String Formatting"): "text" renders nothing, in
+# a <pre>, so student output and aligned arrays show as they are; "simple_format" is HTML
+# with each \n made a line break: the top-level output (escaped) keeps its lines.
+FORMATS = {"output_format": "simple_format", "test_output_format": "text",
+           "test_name_format": "text"}
 
 
 @dataclass
@@ -77,7 +83,8 @@ def build(rows: list[Row], lateness: Lateness | None, summary: str = "",
                          status="passed" if lateness.penalty == 0 else "failed").to_json())
     document = sanitize.clean_tree({
         "score": round(max(raw - penalty, -manual_points), 4),
-        "output": summary,
+        "output": html.escape(summary, quote=False),
+        **FORMATS,
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,

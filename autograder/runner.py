@@ -18,7 +18,7 @@ import pytest
 
 from autograder import config, late_policy, results, scoring, written
 from autograder.locate import locate
-from autograder.plugin import GradingSession, TestOutcome
+from autograder.plugin import GradingSession, TestOutcome, outcome_of
 
 
 class GradingError(Exception):
@@ -44,27 +44,16 @@ def grade(assignment: config.Assignment, submission: Path, metadata: dict | None
 
 def run_tests(assignment: config.Assignment, submission: Path,
               pool: str | None = None) -> tuple[list[results.Row], str]:
-    """Run every test group of the assignment against the submission. The pytest
-    session loads only our plugin and the assignment's tests: no plugin autoload, no
-    configuration file, and no conftest.py above the tests folder."""
+    """Run every test group of the assignment against the submission."""
     found = locate(submission, assignment.files)
     session = GradingSession(assignment, found.files, found.missing, reference=True, pool=pool)
     if session.sandbox.jail.warning:
         print(session.sandbox.jail.warning, file=sys.stderr)
-    paths = [str(assignment.tests_dir / g) for g in sorted(assignment.visibility)
-             if (assignment.tests_dir / g).is_dir()]
-    args = [*paths, "-q", "-p", "autograder.plugin", "-p", "no:cacheprovider",
-            "--import-mode=importlib", "--rootdir", str(assignment.tests_dir),
-            "--confcutdir", str(assignment.tests_dir), "-c", os.devnull, "--tb=no",
-            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    log = io.StringIO()
-    with contextlib.redirect_stdout(log), pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-        code = pytest.main(args, plugins=[session])
+    groups = sorted(assignment.visibility)
+    code, log = run_pytest(assignment, groups, ["-q", "--tb=no"], session)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not session.outcomes:
-        tail = " | ".join(line for line in log.getvalue().splitlines()[-3:] if line.strip())
         raise GradingError(f"the tests of {assignment.name} did not run (pytest exit {int(code)})"
-                           f": {tail}")
+                           f": {log}")
     rows = name_rows(assignment, list(session.outcomes.values()))
     notes = found.notes + list(found.missing.values())
     if notes:
@@ -73,26 +62,64 @@ def run_tests(assignment: config.Assignment, submission: Path,
     return rows, summary_text(rows)
 
 
+def run_pytest(assignment: config.Assignment, groups: list[str], options: list[str],
+               plugin: object) -> tuple[int, str]:
+    """Run pytest on the test folders of ``groups`` with ``plugin``; (exit code, the last
+    lines it printed). The session loads only our plugin and the assignment's tests: no
+    plugin autoload, no configuration file, and no conftest.py above the tests folder."""
+    paths = [str(assignment.tests_dir / g) for g in groups if (assignment.tests_dir / g).is_dir()]
+    args = [*paths, *options, "-p", "autograder.plugin", "-p", "no:cacheprovider",
+            "--import-mode=importlib", "--rootdir", str(assignment.tests_dir),
+            "--confcutdir", str(assignment.tests_dir), "-c", os.devnull,
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log), pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+        code = pytest.main(args, plugins=[plugin])
+    return code, " | ".join(line for line in log.getvalue().splitlines()[-3:] if line.strip())
+
+
+class _Weights:
+    """Collects the tests' weight per group and contract name, running none."""
+
+    def __init__(self, assignment: config.Assignment) -> None:
+        self.assignment = assignment
+        self.weights: dict[str, dict[str, float]] = {}
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            outcome = outcome_of(item, self.assignment)
+            group = self.weights.setdefault(outcome.group, {})
+            group[outcome.target] = group.get(outcome.target, 0.0) + outcome.weight
+
+
+def group_weights(assignment: config.Assignment, groups: list[str]) -> dict[str, dict[str, float]]:
+    """Each group's total test weight per contract name, from a collection of its tests:
+    what a student's copy, which has only the public tests, needs to share a name's points
+    between public and hidden tests as Gradescope does."""
+    collector = _Weights(assignment)
+    if not any((assignment.tests_dir / g).is_dir() for g in groups):
+        return {}
+    code, log = run_pytest(assignment, groups, ["--collect-only", "-q"], collector)
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise GradingError(f"the tests of {assignment.name} could not be collected "
+                           f"(pytest exit {int(code)}): {log}")
+    return collector.weights
+
+
 def name_rows(assignment: config.Assignment, outcomes: list[TestOutcome]) -> list[results.Row]:
     """One row per contract name and test group (public, hidden), numbered in the
     assignment's order; its points are the name's share for that group, exactly."""
     rows = []
-    for number, target in enumerate(assignment.points, start=1):
-        groups: dict[str, list[TestOutcome]] = {}
-        for outcome in outcomes:
-            if outcome.target == target:
-                groups.setdefault(outcome.group, []).append(outcome)
-        names = sorted(groups, key=lambda g: (assignment.visibility.get(g) != "visible", g))
-        shares = scoring.split(assignment.points[target],
-                               [sum(o.weight for o in groups[g]) for g in names])
-        for sub, (group, share) in enumerate(zip(names, shares), start=1):
-            tests = groups[group]
-            score = scoring.earned(share, [o.weight for o in tests if o.passed],
-                                   [o.weight for o in tests])
-            rows.append(results.Row(
-                name=f"{target} ({group} tests)", score=float(score), max_score=float(share),
-                tags=[target], visibility=assignment.visibility.get(group, "visible"),
-                output=test_report(tests), number=f"{number}.{sub}"))
+    numbers = {target: i for i, target in enumerate(assignment.points, start=1)}
+    seen: dict[str, int] = {}
+    for part in scoring.group_points(assignment.points, assignment.visibility, outcomes):
+        seen[part.target] = seen.get(part.target, 0) + 1
+        rows.append(results.Row(
+            name=f"{part.target} ({part.group} tests)", score=float(part.earned),
+            max_score=float(part.share), tags=[part.target],
+            visibility=assignment.visibility.get(part.group, "visible"),
+            output=test_report(part.tests), number=f"{numbers[part.target]}.{seen[part.target]}"))
     return rows
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from autograder import config, mistakes
+from autograder import checks, config, mistakes
 from autograder.plugin import load_reference
 from autograder.sandbox.errors import STUB_MARK
 from autograder.sandbox.protocol import encode
@@ -102,7 +102,9 @@ def freeze_vectors(assignment: config.Assignment, cases: dict[str, list[dict]]) 
     of successive ``step`` calls) and ``attrs`` (attributes to record after each
     call) for a class. Lists of numbers become float arrays unless ``lists: true``.
     Each case also carries, under ``mistakes``, the answers of the classic mistakes
-    (``mistakes.yaml``) that answer it differently from the reference, always the same.
+    (``mistakes.yaml``) that answer it differently from the reference, always the same;
+    and its call's parameter names (``params``; ``step_params`` for the ``step`` calls),
+    so that messages name the arguments as the contract does.
     """
     reference = load_reference(assignment)
     catalogue = mistakes.load(assignment)
@@ -118,10 +120,12 @@ def freeze_vectors(assignment: config.Assignment, cases: dict[str, list[dict]]) 
             arrays = not case.get("lists", False)
             entry: dict[str, Any] = {
                 "args": [_input(a, arrays) for a in case.get("args", [])],
-                "kwargs": {k: _input(v, arrays) for k, v in case.get("kwargs", {}).items()}}
+                "kwargs": {k: _input(v, arrays) for k, v in case.get("kwargs", {}).items()},
+                "params": checks.parameter_names(func)}
             if "calls" in case:
                 entry["calls"] = [[_input(a, arrays) for a in call] for call in case["calls"]]
                 entry["attrs"] = case.get("attrs", [])
+                entry["step_params"] = checks.parameter_names(func.step)[1:]  # without self
             entry["expected"] = answer(func, entry)
             entry["mistakes"] = []
             for mistake, wrong in variants:

@@ -1,6 +1,6 @@
 """Written responses: find the answers under their headings, count sentences as a
 reader would, and score the rubric's ``auto`` items; ``manual`` items are listed
-as pending.
+as pending in the top-level output (a row of 0 points would show as "passed").
 
 Sentence boundaries come from pysbd (a maintained rule-based segmenter) on plain
 text made from the Markdown: comments, code, links and emphasis are stripped, each
@@ -300,13 +300,15 @@ def read_answers(assignment: Assignment, submission: Path) -> tuple[dict[str, An
 
 
 def grade(assignment: Assignment, submission: Path) -> tuple[list[Row], str]:
-    """Rows for every rubric item: auto items scored, manual items pending."""
+    """Rows for the rubric's automatic items, and a summary that lists the items a
+    grader scores by hand."""
     answers, notes = read_answers(assignment, submission)
     low, high = assignment.sentences
     rows = []
     if notes:
         rows.append(Row("Submitted file", 0.0, 0.0, ["files"], output="\n".join(notes),
                         status="passed"))
+    pending = []
     for number, q in enumerate(assignment.questions, start=1):
         answer = answers[q.id]
         tag = f"{assignment.name}.{q.id}"
@@ -314,19 +316,17 @@ def grade(assignment: Assignment, submission: Path) -> tuple[list[Row], str]:
         for item in q.rubric:
             name = f"Q{number} {item.description}"
             if item.kind == "manual":
-                rows.append(Row(f"{name} (graded by hand, {item.points:g} pts)", 0.0, 0.0, [tag],
-                                output=f"Pending: a grader scores this item on Gradescope "
-                                       f"({item.points:g} points).", status="passed",
-                                extra_data={"pending": True, "points": item.points}))
+                pending.append(f"- {name} ({item.points:g} point{'s' * (item.points != 1)})")
                 continue
             passed, output, extra = auto_check(item.check, answer, assignment, (low, high), hint)
             rows.append(Row(name, item.points if passed else 0.0, item.points, [tag],
                             output=output, extra_data=extra))
     auto = sum(r.max_score for r in rows)
-    manual = assignment.total_points - auto
-    summary = (f"Automatic checks: {sum(r.score for r in rows):g} of {auto:g} points. "
-               f"The other {manual:g} points are graded by hand.")
-    return rows, summary
+    summary = f"Automatic checks: {sum(r.score for r in rows):g} of {auto:g} points."
+    if pending:
+        summary += (f" The other {assignment.manual_points:g} points are graded by hand on "
+                    "Gradescope:")
+    return rows, "\n".join([summary, *pending])
 
 
 def auto_check(check: str | None, answer: Answer, assignment: Assignment,

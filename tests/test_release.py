@@ -3,6 +3,7 @@ copy whose `pytest` runs the public tests against the student's own files."""
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -73,34 +74,84 @@ def unpack_student_copy(dist, tmp_path):
     return tmp_path / "optimization"
 
 
-def student_pytest(folder):
-    return subprocess.run([sys.executable, "-m", "pytest"], cwd=folder, capture_output=True,
-                          text=True, timeout=600)
+def student_pytest(folder, *args):
+    return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=folder,
+                          capture_output=True, text=True, timeout=600)
 
 
-def test_student_runs_pytest_on_stubs(dist, tmp_path):
-    copy = unpack_student_copy(dist, tmp_path)
-    done = student_pytest(copy)
-    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
-    assert "summary per function" in done.stdout
-    assert "FAIL losses.sigmoid" in done.stdout
-    assert "not implemented yet" in done.stdout
-
-
-def test_student_runs_pytest_on_a_finished_copy(dist, tmp_path):
+def finished_copy(dist, tmp_path, bug=None):
+    """A student copy with the reference's files, and ``(file, old, new)`` edited in."""
     copy = unpack_student_copy(dist, tmp_path)
     for path in (ROOT / "solutions/optimization").glob("*.py"):
         (copy / path.name).write_text(path.read_text())
-    text = (copy / "losses.py").read_text()
-    (copy / "losses.py").write_text(text.replace("return float(np.mean(diff**2))",
-                                                 "return float(np.sum(diff**2))"))
+    if bug:
+        file, old, new = bug
+        text = (copy / file).read_text()
+        assert text.count(old) == 1
+        (copy / file).write_text(text.replace(old, new))
+    return copy
+
+
+MSE_SUM = ("losses.py", "return float(np.mean(diff**2))", "return float(np.sum(diff**2))")
+POINTS = re.compile(r"^(ok  |--  |FAIL) (\S+) +(\d+\.\d\d) / +(\d+\.\d\d)", re.MULTILINE)
+
+
+@pytest.mark.slow
+def test_student_runs_pytest_on_stubs(dist, tmp_path):
+    copy = unpack_student_copy(dist, tmp_path)
     done = student_pytest(copy)
-    assert done.returncode == 1
-    assert "ok   losses.sigmoid" in done.stdout
-    assert "FAIL losses.mse_loss" in done.stdout
-    assert "expected" in done.stdout
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out[-3000:]
+    assert len(out.splitlines()) < 60, out
+    names = config.load("optimization").points
+    stubs = [line for line in out.splitlines() if line.endswith("not implemented yet")]
+    assert [line.split()[1] for line in stubs] == list(names), out
+    for word in ("Traceback", "ERROR", "b64", "Warning", "warning"):
+        assert word not in out, out
+    assert not (copy / ".hypothesis").exists()
+    assert "Hidden tests" in out.splitlines()[-2] and "Gradescope" in out.splitlines()[-2]
 
 
+@pytest.mark.slow
+def test_student_copy_with_one_bug(dist, tmp_path):
+    copy = finished_copy(dist, tmp_path, MSE_SUM)
+    done = student_pytest(copy)
+    assert done.returncode == 1, done.stdout[-3000:]
+    rows = {name: (mark, earned, top) for mark, name, earned, top in POINTS.findall(done.stdout)}
+    assert rows.pop("losses.mse_loss")[:2] == ("FAIL", "0.00")
+    assert all(mark == "ok  " and earned == top for mark, earned, top in rows.values()), rows
+    assert len(rows) == len(config.load("optimization").points) - 1
+    block = done.stdout.split("FAIL losses.mse_loss", 1)[1].split("\nok", 1)[0]
+    assert "mse_loss(y_hat=[1., 2.], y=[0., 4.])" in block
+    assert "expected: 2.5" in block and "got:      5" in block
+
+
+@pytest.mark.slow
+def test_student_runs_pytest_on_a_finished_copy(dist, tmp_path):
+    copy = finished_copy(dist, tmp_path)
+    done = student_pytest(copy)
+    assert done.returncode == 0, done.stdout[-3000:]
+    rows = POINTS.findall(done.stdout)
+    assert len(rows) == len(config.load("optimization").points)
+    assert all(mark == "ok  " and earned == top for mark, _, earned, top in rows)
+    total = sum(float(top) for *_, top in rows)
+    closing = [line for line in done.stdout.splitlines() if line.startswith("Public tests:")]
+    assert closing == [f"Public tests: {total:.2f} of {total:.2f} points. Hidden tests "
+                       f"({100 - total:.2f} more points) run on Gradescope after you submit."]
+    assert "Warning" not in done.stdout + done.stderr
+    assert not (copy / ".hypothesis").exists()
+
+
+@pytest.mark.slow
+def test_deselected_tests_are_not_reported(dist, tmp_path):
+    copy = finished_copy(dist, tmp_path, MSE_SUM)
+    done = student_pytest(copy, "-k", "mse")
+    names = [name for _, name, _, _ in POINTS.findall(done.stdout)]
+    assert names == ["losses.mse_loss", "losses.mse_loss_grad"], done.stdout
+    assert "FAIL" not in done.stdout.replace("FAIL losses.mse_loss ", "")
+
+
+@pytest.mark.slow
 def test_song_contest_student_copy_checks_answers(tmp_path):
     (student_zip, _) = packaging.build_release(config.load("song_contest"), tmp_path / "dist")
     with zipfile.ZipFile(student_zip) as archive:
@@ -108,11 +159,14 @@ def test_song_contest_student_copy_checks_answers(tmp_path):
         assert not any("solutions" in n for n in archive.namelist())
     copy = tmp_path / "song_contest"
     done = student_pytest(copy)
-    assert done.returncode == 1 and "Q1: NOT ANSWERED" in done.stdout, done.stdout[-3000:]
+    assert done.returncode == 1 and "Q1  0 of 3 automatic points" in done.stdout, done.stdout[-3000:]
+    for noise in ("Question(id=", "<function", "Traceback", "assert "):
+        assert noise not in done.stdout
     (copy / "responses.md").write_text((ROOT / "solutions/song_contest/responses.md").read_text())
     done = student_pytest(copy)
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "Q1: answered      12 sentences (ok)" in done.stdout
+    assert "Q1  3 of 3 automatic points" in done.stdout
+    assert "ok    12 sentences; the answer should have 10 to 20." in done.stdout
 
 
 def test_song_contest_through_run_autograder(tmp_path):

@@ -256,12 +256,14 @@ class Sandbox:
     # -- requests from the tests -----------------------------------------------------------
     def call(self, target: str, args: tuple, kwargs: dict) -> Any:
         """Call the student's contract function (or class) ``module.name``."""
+        __tracebackhide__ = True
         return self.request(target, wire.request(wire.CALL, target=target), args, kwargs)
 
     def request(self, graded: str, message: dict, args: tuple = (), kwargs: dict | None = None,
                 generation: int | None = None) -> Any:
         """Send one request that runs student code, in a context of its own, and return
         the decoded answer. ``graded`` is the contract name the code belongs to."""
+        __tracebackhide__ = True
         what = graded if message["op"] == wire.CALL else f"{graded}.{message.get('name')}"
         if graded in self.broken:
             raise self.broken[graded]
@@ -286,6 +288,7 @@ class Sandbox:
 
     def _request_once(self, graded: str, what: str, message: dict, args: tuple,
                       kwargs: dict) -> Any:
+        __tracebackhide__ = True
         name = self.name or graded
         left = min(self.shares.get(name, self.limits.total_seconds) - self.spent.get(name, 0.0),
                    self._time_left())
@@ -332,6 +335,7 @@ class Sandbox:
             self._release(context)
 
     def _answer(self, graded: str, what: str, answer: dict, context: Context) -> Any:
+        __tracebackhide__ = True
         if "error" in answer:
             error = StudentRaised(what, answer["error"] if isinstance(answer["error"], dict)
                                   else {})

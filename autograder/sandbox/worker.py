@@ -347,7 +347,8 @@ def describe_exception(exc: BaseException) -> dict:
         return {"types": ["SystemExit"], "message": f"called sys.exit({exc.code!r})"[:200],
                 "traceback": ""}
     frames = traceback.extract_tb(exc.__traceback__)
-    student = [f for f in frames if "autograder" not in f.filename.replace(os.sep, "/")]
+    student = [f for f in frames if "autograder" not in f.filename.replace(os.sep, "/")
+               and not f.filename.startswith("<frozen ")]  # the toolkit's and the importer's
     lines = traceback.format_list(student[-4:])
     if isinstance(exc, SyntaxError):
         lines.append(f'  File "{os.path.basename(exc.filename or "?")}", line {exc.lineno}\n'

@@ -7,7 +7,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from autograder import strategies as S
-from autograder.checks import assert_close, classic_mistakes, fail
+from autograder.checks import assert_close, by_name, classic_mistakes, fail, parameter_names
 from autograder.plugin import grades
 
 MISTAKES = classic_mistakes(__file__)
@@ -219,4 +219,5 @@ def test_accepts_lists(sub, ref, target, args):
     module, name = target.split(".")
     got = getattr(getattr(sub, module), name)(*args)
     want = getattr(getattr(ref, module), name)(*args)
-    assert_close(got, want, name, {f"arg{i + 1}": a for i, a in enumerate(args)})
+    params = parameter_names(getattr(getattr(ref, module), name))
+    assert_close(got, want, name, by_name(list(args), params))

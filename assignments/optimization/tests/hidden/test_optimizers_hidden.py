@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder import strategies as S
-from autograder.checks import as_array, assert_close, classic_mistakes, fail
+from autograder.checks import as_array, assert_close, classic_mistakes, describe_call, fail
 from autograder.plugin import grades
 
 MISTAKES = classic_mistakes(__file__)
@@ -54,7 +54,7 @@ def run(sub_opt, ref_opt, name, hyper, w, grads):
         got = sub_opt.step(w, g)
         want = ref_opt.step(w, g)
         mistakes = adam_mistakes(hyper, w, grads[: i + 1]) if name == "Adam" else None
-        assert_close(got, want, f"{name}({hyper}).step, call {i + 1} of {len(grads)}",
+        assert_close(got, want, f"{describe_call(name, hyper)}.step, call {i + 1} of {len(grads)}",
                      {"w": w, "grad": g}, mistakes=mistakes)
         w = want
 

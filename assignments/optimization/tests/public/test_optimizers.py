@@ -4,7 +4,7 @@ makes progress on the Rosenbrock function; minimize follows the lecture's loop."
 import numpy as np
 import pytest
 
-from autograder.checks import as_array, assert_close, fail
+from autograder.checks import as_array, assert_close, describe_call, fail
 from autograder.plugin import grades
 
 A = np.array([1.0, 10.0])  # f(w) = 0.5 * sum(A * w**2): a convex, badly scaled bowl
@@ -54,7 +54,7 @@ def test_converges_on_quadratic(sub, name, hyper, steps, tol):
         best = min(best, float(np.linalg.norm(w)))
         if best <= tol:
             return
-    fail(f"{name}({hyper}) on f(w) = 0.5*(w1**2 + 10*w2**2) from w = {W0}: after {steps} steps "
+    fail(f"{describe_call(name, hyper)} on f(w) = 0.5*(w1**2 + 10*w2**2) from w = {W0}: after {steps} steps "
          f"the closest it came to the minimum (0, 0) was {best:.3g}; it should reach {tol}.")
 
 
@@ -70,12 +70,12 @@ def test_makes_progress_on_rosenbrock(sub, name, hyper, steps, tol):
     for step in range(steps):
         w = as_array(opt.step(w, rosenbrock_grad(w)), f"{name}.step")
         if not np.all(np.isfinite(w)):
-            fail(f"{name}({hyper}) on Rosenbrock produced {w} at step {step + 1}")
+            fail(f"{describe_call(name, hyper)} on Rosenbrock produced {w} at step {step + 1}")
         curve.append(rosenbrock(w))
         if min(curve) <= tol * start:
             return
     marks = ", ".join(f"step {i}: {curve[i - 1]:.3g}" for i in (1, 10, 100, steps))
-    fail(f"{name}({hyper}) on Rosenbrock from (-1, 1) (f = {start}): the best value after "
+    fail(f"{describe_call(name, hyper)} on Rosenbrock from (-1, 1) (f = {start}): the best value after "
          f"{steps} steps was {min(curve):.3g}, above {tol * start:.3g}. Loss curve: {marks}")
 
 

@@ -1,0 +1,88 @@
+"""What a student reads after ``python -m pytest`` in their copy of an assignment.
+
+One block per contract name, in the assignment's order, with the public points
+earned out of the public points possible (shared exactly as on Gradescope, by
+:func:`autograder.scoring.group_points`); one short reason for a failing name;
+then the total. ``-v`` shows every failed test whole, and what each test's code
+printed.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from autograder import scoring
+from autograder.config import Assignment
+
+SHORT_LINES = 6  # lines of a failure message shown without -v
+PRINTED_LINES = 5  # lines of the student's own output shown without -v
+INDENT = " " * 7
+
+
+def local_report(assignment: Assignment, outcomes: list[Any],
+                 unseen: dict[str, dict[str, float]], verbose: bool) -> list[str]:
+    """The report's lines for the tests that ran (none when no test ran)."""
+    ran = {o.target for o in outcomes if o.ran}
+    parts = scoring.group_points(assignment.points, assignment.visibility, outcomes, unseen)
+    shown = [p for p in parts if p.target in ran]
+    if not shown:
+        return []
+    width = max(len(p.target) for p in shown)
+    lines: list[str] = []
+    reasons: set[str] = set()
+    for part in shown:
+        lines += name_block(part, width, verbose, reasons)
+    earned = float(sum(p.earned for p in shown))
+    possible = float(sum(p.share for p in shown))
+    hidden = float(sum(map(scoring.exact, assignment.points.values())) - sum(p.share for p in parts))
+    closing = f"Public tests: {earned:.2f} of {possible:.2f} points"
+    if len(shown) < len(parts) or any(not o.ran for o in outcomes):
+        closing += " (only the tests you selected ran)"
+    closing += ". Hidden tests" + (f" ({hidden:g} more points)" if hidden > 0 else "")
+    lines.append(closing + " run on Gradescope after you submit.")
+    return lines
+
+
+def name_block(part: scoring.GroupPoints, width: int, verbose: bool, reasons: set[str]) -> list[str]:
+    """One contract name's line, and what a student needs to act on when it failed."""
+    ran = [t for t in part.tests if t.ran]
+    failed = [t for t in ran if not t.passed]
+    points = f"{float(part.earned):5.2f} / {float(part.share):5.2f}"
+    note = f"  ({len(ran)} of {len(part.tests)} tests ran)" if len(ran) < len(part.tests) else ""
+    if not failed:
+        return [f"ok   {part.target:<{width}}  {points}{note}", *(printed(ran, True) if verbose else [])]
+    if failed[0].stub and not verbose:
+        return [f"--   {part.target:<{width}}  {points}  not implemented yet{note}"]
+    lines = [f"FAIL {part.target:<{width}}  {points}  {len(failed)} of {len(ran)} tests "
+             f"failed{note}"]
+    for test in failed if verbose else failed[:1]:
+        lines += reason(test, verbose, reasons) + printed([test], verbose)
+    return lines + (printed([t for t in ran if t.passed], verbose) if verbose else [])
+
+
+def reason(test: Any, verbose: bool, reasons: set[str]) -> list[str]:
+    """A failed test's title and message: whole with ``-v``; otherwise the message's
+    first lines, or only its first line when an earlier name showed the same message
+    (a file that cannot be imported fails every name in it)."""
+    lines = (test.message or "failed").strip().splitlines()
+    seen = test.message in reasons
+    reasons.add(test.message)
+    if not verbose and seen:
+        return [f"{INDENT}{lines[0]} (as above)"]
+    if not verbose and len(lines) > SHORT_LINES:
+        lines = [*lines[:SHORT_LINES], "[... python -m pytest -v shows the whole message]"]
+    return [f"{INDENT}{test.title}:", *(textwrap.indent(line, INDENT + "  ") for line in lines)]
+
+
+def printed(tests: list[Any], verbose: bool) -> list[str]:
+    """What the student's code printed during ``tests``: its first lines, all with ``-v``."""
+    lines = []
+    for test in tests:
+        if test.output.strip():
+            out = test.output.strip().splitlines()
+            if not verbose and len(out) > PRINTED_LINES:
+                out = [*out[:PRINTED_LINES], f"[... {len(out) - PRINTED_LINES} more lines]"]
+            lines += [f"{INDENT}your code printed ({test.title}):",
+                      *(f"{INDENT}  | {line}" for line in out)]
+    return lines
