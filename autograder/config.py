@@ -123,9 +123,23 @@ def load_path(path: Path, name: str) -> Assignment:
     """Load the assignment file at ``path`` (a student copy carries its own)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name}: not UTF-8 text") from None
+    except yaml.MarkedYAMLError as exc:
+        raise ConfigError(_yaml_error(path.name, exc)) from None
+    except yaml.YAMLError as exc:  # a character YAML does not allow
         raise ConfigError(f"{path.name}: not valid YAML: {str(exc).splitlines()[0]}") from None
     return parse(name, path.parent, data)
+
+
+def _yaml_error(name: str, exc: yaml.MarkedYAMLError) -> str:
+    """``NAME:LINE:COL: problem (context)``, the way compilers report a syntax error."""
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+    context = ""
+    if exc.context and exc.context_mark and exc.context_mark is not mark:
+        context = f" ({exc.context} at line {exc.context_mark.line + 1})"
+    return f"{where}: {exc.problem or exc.context or 'not valid YAML'}{context}"
 
 
 def parse(name: str, root: Path, data: Any) -> Assignment:
