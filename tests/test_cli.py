@@ -1,9 +1,15 @@
 """The command line fails loudly: a command that did not do what it said exits non-zero
 with one line that names the problem. Fast: no grading runs here."""
 
+import copy
+import shutil
+
 import pytest
+import yaml
 
 from autograder import cli, config
+
+from conftest import ROOT
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -39,3 +45,44 @@ def test_yaml_syntax_error_gives_line_and_column(home, tmp_path, capsys):
     assert code == 2
     assert one_error_line(err) == ("autograder: error: assignment.yaml:4:4: expected ',' or ']', "
                                    "but got ':' (while parsing a flow sequence at line 3)")
+
+
+# -- assignment.yaml: the declared total ----------------------------------------------
+def write_assignment(home, name: str, data: dict, source: str | None = None):
+    """``assignments/NAME/`` in ``home``: a copy of the shipped assignment ``source`` (its
+    tests and vectors) with ``data`` as its assignment.yaml."""
+    folder = home / "assignments" / name
+    if source is not None:
+        shutil.copytree(ROOT / "assignments" / source, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "assignment.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return folder
+
+
+OPTIMIZATION = yaml.safe_load((ROOT / "assignments/optimization/assignment.yaml").read_text())
+SONG_CONTEST = yaml.safe_load((ROOT / "assignments/song_contest/assignment.yaml").read_text())
+
+
+def test_shipped_assignments_declare_their_totals():
+    assert OPTIMIZATION["total_points"] == 100 == sum(OPTIMIZATION["points"].values())
+    assert SONG_CONTEST["total_points"] == 30 == config.load("song_contest").total_points
+
+
+def test_points_that_add_up_to_101_are_refused(home, tmp_path, capsys):
+    data = copy.deepcopy(OPTIMIZATION)
+    data["points"]["losses.sigmoid"] += 1
+    write_assignment(home, "opt", data)
+    code, _, err = run(capsys, "grade", "opt", str(tmp_path))
+    assert code == 2
+    assert one_error_line(err) == ("autograder: error: assignment.yaml: points add up to 101, "
+                                   "but total_points is 100")
+
+
+def test_a_rubric_that_misses_its_total_is_refused(home, tmp_path, capsys):
+    data = copy.deepcopy(SONG_CONTEST)
+    data["questions"][1]["rubric"][2]["points"] = 3  # "dimension": 2 -> 3
+    write_assignment(home, "essay", data)
+    code, _, err = run(capsys, "rubric", "essay")
+    assert code == 2
+    assert one_error_line(err) == ("autograder: error: assignment.yaml: the rubric's points add "
+                                   "up to 31, but total_points is 30")
