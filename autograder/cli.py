@@ -51,11 +51,21 @@ def cmd_stubs(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    """Build the student zip and the Gradescope autograder zip."""
-    from autograder import packaging
+    """Check the assignment, then build the student zip and the Gradescope autograder zip."""
+    from autograder import packaging, validate
 
-    for path in packaging.build_release(config.load(args.assignment), Path(args.out)):
+    assignment = config.load(args.assignment)
+    validate.check(assignment)
+    for path in packaging.build_release(assignment, Path(args.out)):
         say(f"built {path}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check that the tests grade exactly the names in points, and the declared total."""
+    from autograder import validate
+
+    say(validate.check(config.load(args.assignment)))
     return 0
 
 
@@ -125,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment")
     p.add_argument("--out", default="dist")
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("check", help=cmd_check.__doc__)
+    p.add_argument("assignment")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("stubs", help=cmd_stubs.__doc__)
     p.add_argument("assignment")

@@ -46,6 +46,18 @@ def grades(target: str, weight: float = 1.0) -> pytest.MarkDecorator:
     return pytest.mark.grades(target, weight=weight)
 
 
+def graded_name(item: pytest.Item) -> tuple[str, float]:
+    """The contract name and the weight of a test's ``@grades`` marker (UsageError when it
+    has none, or a weight that is not a positive number)."""
+    marker = item.get_closest_marker("grades")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(f"{item.nodeid}: a grading test needs @grades('module.name')")
+    weight = marker.kwargs.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
+        raise pytest.UsageError(f"{item.nodeid}: weight={weight!r} must be a positive number")
+    return str(marker.args[0]), float(weight)
+
+
 @dataclass
 class TestOutcome:
     """What one grading test found."""
@@ -159,16 +171,10 @@ class GradingSession:
         """Check every test's marker and give it its share of its contract name's points."""
         totals: dict[str, float] = {}
         for item in items:
-            marker = item.get_closest_marker("grades")
-            if marker is None or not marker.args:
-                raise pytest.UsageError(f"{item.nodeid}: a grading test needs @grades('module.name')")
-            target = marker.args[0]
+            target, weight = graded_name(item)
             if target not in self.assignment.points:
                 raise pytest.UsageError(f"{item.nodeid}: grades {target!r}, which is not in "
                                         "assignment.yaml points")
-            weight = marker.kwargs.get("weight", 1.0)
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
-                raise pytest.UsageError(f"{item.nodeid}: weight={weight!r} must be a positive number")
             group = Path(str(item.path)).relative_to(self.assignment.tests_dir).parts[0]
             doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
             title = doc[0] if doc else item.name

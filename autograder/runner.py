@@ -38,25 +38,13 @@ def grade(assignment: config.Assignment, submission: Path, metadata: dict | None
 
 def run_tests(assignment: config.Assignment, submission: Path,
               pool: str | None = None) -> tuple[list[results.Row], str]:
-    """Run every test group of the assignment against the submission. The pytest
-    session loads only our plugin and the assignment's tests: no plugin autoload, no
-    configuration file, and no conftest.py above the tests folder."""
+    """Run every test group of the assignment against the submission."""
     found = locate(submission, assignment.files)
     session = GradingSession(assignment, found.files, found.missing, reference=True, pool=pool)
     if session.sandbox.jail.warning:
         print(session.sandbox.jail.warning, file=sys.stderr)
-    paths = [str(assignment.tests_dir / g) for g in sorted(assignment.visibility)
-             if (assignment.tests_dir / g).is_dir()]
-    args = [*paths, "-q", "-p", "autograder.plugin", "-p", "no:cacheprovider",
-            "--import-mode=importlib", "--rootdir", str(assignment.tests_dir),
-            "--confcutdir", str(assignment.tests_dir), "-c", os.devnull, "--tb=no",
-            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    log = io.StringIO()
-    with contextlib.redirect_stdout(log), pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-        code = pytest.main(args, plugins=[session])
+    code, tail = run_pytest(assignment, session)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not session.outcomes:
-        tail = " | ".join(line for line in log.getvalue().splitlines()[-3:] if line.strip())
         raise GradingError(f"the tests of {assignment.name} did not run (pytest exit {int(code)})"
                            f": {tail}")
     order = {target: i for i, target in enumerate(assignment.points)}
@@ -73,6 +61,30 @@ def run_tests(assignment: config.Assignment, submission: Path,
         rows.insert(0, results.Row("Submitted files", 0.0, 0.0, ["files"],
                                    output="\n".join(notes), status="passed"))
     return rows, summary_text(rows)
+
+
+def graded_folders(assignment: config.Assignment) -> list[Path]:
+    """The folders of tests a grading runs: one per group with a visibility."""
+    return [assignment.tests_dir / g for g in sorted(assignment.visibility)
+            if (assignment.tests_dir / g).is_dir()]
+
+
+def run_pytest(assignment: config.Assignment, plugin: object,
+               *options: str) -> tuple[pytest.ExitCode, str]:
+    """Run pytest on the assignment's tests with ``plugin``: the exit code and the last lines
+    of its output. The session loads only our plugin and the tests: no plugin autoload, no
+    configuration file, and no conftest.py above the tests folder."""
+    args = [*map(str, graded_folders(assignment)), "-q", "-p", "autograder.plugin",
+            "-p", "no:cacheprovider", "--import-mode=importlib",
+            "--rootdir", str(assignment.tests_dir), "--confcutdir", str(assignment.tests_dir),
+            "-c", os.devnull, "--tb=no", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            *options]
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log), pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+        code = pytest.main(args, plugins=[plugin])
+    tail = " | ".join(line for line in log.getvalue().splitlines()[-3:] if line.strip())
+    return pytest.ExitCode(code), tail
 
 
 def summary_text(rows: list[results.Row]) -> str:
