@@ -84,14 +84,22 @@ def cmd_rubric(args: argparse.Namespace) -> int:
     from autograder import rubric
 
     assignment = config.load(args.assignment)
-    if args.merge:
-        out = Path(args.out or "final_grades.csv")
-        problems = rubric.merge(assignment, Path(args.merge), Path(args.results_dir), out)
+    if not args.merge:
+        if args.results_dir or args.out:
+            raise config.ConfigError("--results-dir and --out go with --merge")
+        say(rubric.render(assignment, args.format))
+        return 0
+    if not args.results_dir:
+        raise config.ConfigError("--merge needs --results-dir, the --out folder of grade-batch")
+    out = Path(args.out or "final_grades.csv")
+    problems = rubric.merge(assignment, Path(args.merge), Path(args.results_dir), out)
+    if problems:
         for problem in problems:
             say(problem, file=sys.stderr)
-        say(f"wrote {out}")
-    else:
-        say(rubric.render(assignment, args.format))
+        say(f"autograder: error: the merge had {len(problems)} problem(s), listed above; {out} "
+            "holds only what merged cleanly", file=sys.stderr)
+        return 1
+    say(f"wrote {out}")
     return 0
 
 
@@ -153,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment")
     p.add_argument("--format", choices=["text", "csv"], default="text")
     p.add_argument("--merge", help="CSV of manual scores to merge")
-    p.add_argument("--results-dir", default=".", help="folder of graded results (grade-batch out)")
+    p.add_argument("--results-dir", help="folder of graded results (grade-batch out)")
     p.add_argument("--out", help="final grades CSV (with --merge)")
     p.set_defaults(func=cmd_rubric)
     return parser

@@ -2,13 +2,15 @@
 with one line that names the problem. Fast: no grading runs here."""
 
 import copy
+import csv
+import json
 import re
 import shutil
 
 import pytest
 import yaml
 
-from autograder import cli, config
+from autograder import batch, cli, config, results, runner
 
 from conftest import ROOT, run_cli
 
@@ -151,3 +153,126 @@ def test_check_refuses_tests_it_cannot_read(home):
         "tests/extra/ has no visibility in assignment.yaml, so its tests never run; "
         "tests/public/test_broken.py: cannot be collected: SyntaxError: invalid syntax; "
         "tests/hidden/test_unmarked.py::test_y: a grading test needs @grades('module.name')"))
+
+
+# -- rubric --------------------------------------------------------------------------------
+EXAMPLE_CSV = ROOT / "samples" / "song_contest" / "manual_scores.example.csv"
+EXPORT = ROOT / "tests" / "fixtures" / "gradescope_export" / "submission_metadata.yml"
+EXEMPLAR = ROOT / "solutions" / "song_contest" / "responses.md"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """grade-batch's output for the three submissions of the export fixture (graded here,
+    in this process: a written assignment starts no sandbox)."""
+    out = tmp_path_factory.mktemp("graded")
+    (out / "results").mkdir()
+    song = config.load("song_contest")
+    export = yaml.safe_load(EXPORT.read_text())
+    for sid, entry in export.items():
+        metadata = batch.export_to_metadata(entry)
+        folder = out / "submissions" / sid
+        folder.mkdir(parents=True)
+        shutil.copy(EXEMPLAR, folder / "responses.md")
+        document = runner.grade(song, folder, metadata)
+        (out / "results" / f"{sid}.json").write_text(json.dumps(document))
+        (out / "results" / f"{sid}.metadata.json").write_text(json.dumps(metadata))
+    return out
+
+
+def merge(capsys, manual, results_dir, out) -> tuple[int, str, str]:
+    return run(capsys, "rubric", "song_contest", "--merge", str(manual),
+               "--results-dir", str(results_dir), "--out", str(out))
+
+
+def test_merge_of_the_example_csv(graded, tmp_path, capsys):
+    out = tmp_path / "final.csv"
+    code, stdout, err = merge(capsys, EXAMPLE_CSV, graded, out)
+    assert (code, stdout, err) == (0, f"wrote {out}\n", "")
+    with open(out, newline="") as f:
+        final = {row["emails"]: row for row in csv.DictReader(f)}
+    assert {email: float(row["manual"]) for email, row in final.items()} == {
+        "student1@example.edu": 21, "student2@example.edu": 15.5,
+        "pair1@example.edu; pair2@example.edu": 0}
+    assert all(row["manual_graded"] == "True" for row in final.values())
+
+
+def test_merge_needs_the_results_dir(tmp_path, capsys):
+    code, _, err = run(capsys, "rubric", "song_contest", "--merge", str(EXAMPLE_CSV),
+                       "--out", str(tmp_path / "final.csv"))
+    assert code == 2
+    assert one_error_line(err) == ("autograder: error: --merge needs --results-dir, the --out "
+                                   "folder of grade-batch")
+    assert not (tmp_path / "final.csv").exists()
+
+
+def test_merge_refuses_an_empty_results_dir(tmp_path, capsys):
+    (tmp_path / "graded").mkdir()
+    code, _, err = merge(capsys, EXAMPLE_CSV, tmp_path / "graded", tmp_path / "final.csv")
+    assert code == 2
+    assert "no results (*.json) in" in one_error_line(err)
+    assert not (tmp_path / "final.csv").exists()
+
+
+def test_merge_refuses_results_of_another_assignment(graded, tmp_path, capsys):
+    mixed = tmp_path / "graded"
+    shutil.copytree(graded / "results", mixed / "results")
+    other = results.build([results.Row("losses.sigmoid: t", 3.0, 3.0, ["losses.sigmoid"])], None,
+                          "", {"assignment": "optimization"})
+    (mixed / "results" / "submission_9.json").write_text(json.dumps(other))
+    code, _, err = merge(capsys, EXAMPLE_CSV, mixed, tmp_path / "final.csv")
+    assert code == 2
+    assert one_error_line(err) == (f"autograder: error: {mixed / 'results' / 'submission_9.json'}: "
+                                   "results of assignment 'optimization', not 'song_contest'")
+    assert not (tmp_path / "final.csv").exists()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (None, "cannot read the manual scores: [Errno 2] No such file or directory"),
+    ("name,q1.did_well\nStudent One,3\n", "manual.csv: line 1: no 'email' or 'submission' column"),
+])
+def test_merge_refuses_a_csv_it_cannot_use(graded, tmp_path, capsys, text, message):
+    manual = tmp_path / "manual.csv"
+    if text is not None:
+        manual.write_text(text)
+    code, _, err = merge(capsys, manual, graded, tmp_path / "final.csv")
+    assert code == 2 and message in one_error_line(err)
+    assert not (tmp_path / "final.csv").exists()
+
+
+def test_merge_with_bad_rows_lists_them_and_fails(graded, tmp_path, capsys):
+    lines = EXAMPLE_CSV.read_text().splitlines()
+    lines[1] = lines[1].replace("student1@example.edu,Student One,3,", "student1@example.edu,Student One,4,")
+    lines[2] = lines[2].replace(",2.5,", ",lots,")
+    lines.append(lines[3].replace("pair1@", "nobody@"))
+    manual = tmp_path / "manual.csv"
+    manual.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "final.csv"
+    code, stdout, err = merge(capsys, manual, graded, out)
+    assert code == 1 and stdout == ""
+    assert err.splitlines() == [
+        "manual.csv: line 2: 'q1.did_well' = 4 is outside 0 to 3 points (row skipped)",
+        "manual.csv: line 3: 'q1.improve' = 'lots' is not a number (row skipped)",
+        "manual.csv: line 5: unknown student 'nobody@example.edu'",
+        f"autograder: error: the merge had 3 problem(s), listed above; {out} holds only what "
+        "merged cleanly"]
+    with open(out, newline="") as f:
+        manual_scores = {row["submission"]: row["manual"] for row in csv.DictReader(f)}
+    assert manual_scores["submission_2610001"] == manual_scores["submission_2610002"] == ""
+    assert float(manual_scores["submission_2610003"]) == 0  # merged: the blank cell counts 0
+
+
+def test_merge_reports_a_submission_without_manual_scores(graded, tmp_path, capsys):
+    manual = tmp_path / "manual.csv"
+    manual.write_text("\n".join(EXAMPLE_CSV.read_text().splitlines()[:3]) + "\n")
+    code, _, err = merge(capsys, manual, graded, tmp_path / "final.csv")
+    assert code == 1
+    assert err.splitlines()[0] == ("manual.csv: no row for pair1@example.edu; pair2@example.edu "
+                                   "(submission submission_2610003)")
+
+
+def test_rubric_of_a_programming_assignment_is_an_error(capsys):
+    code, out, err = run(capsys, "rubric", "optimization")
+    assert (code, out) == (2, "")
+    assert one_error_line(err) == ("autograder: error: optimization is a programming assignment, "
+                                   "graded by its tests: it has no rubric")
