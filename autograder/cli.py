@@ -73,9 +73,15 @@ def cmd_grade_batch(args: argparse.Namespace) -> int:
     """Grade every submission of a folder or a Gradescope export zip."""
     from autograder import batch
 
-    report = batch.grade_all(config.load(args.assignment), Path(args.submissions), Path(args.out),
-                             jobs=args.jobs)
-    say(f"wrote {report}")
+    out = Path(args.out)
+    rows = batch.grade_all(config.load(args.assignment), Path(args.submissions), out,
+                           jobs=args.jobs)
+    say(f"wrote {out / 'grades.csv'} and {out / 'report.html'}")
+    failed = [row["submission"] for row in rows if row["error"]]
+    if failed:
+        say(f"autograder: error: {len(failed)} of {len(rows)} submissions could not be graded "
+            f"(the error column of grades.csv says why): {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

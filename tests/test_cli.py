@@ -276,3 +276,26 @@ def test_rubric_of_a_programming_assignment_is_an_error(capsys):
     assert (code, out) == (2, "")
     assert one_error_line(err) == ("autograder: error: optimization is a programming assignment, "
                                    "graded by its tests: it has no rubric")
+
+
+# -- grade-batch -------------------------------------------------------------------------
+def test_grade_batch_fails_when_a_row_could_not_be_graded(tmp_path):
+    export = tmp_path / "export"
+    metadata = yaml.safe_load(EXPORT.read_text())
+    metadata["submission_2610002"][":created_at"] = "yesterday"  # an export gone wrong
+    for sid in ("submission_2610001", "submission_2610002"):
+        (export / sid).mkdir(parents=True)
+        shutil.copy(EXEMPLAR, export / sid / "responses.md")
+    (export / "submission_metadata.yml").write_text(yaml.safe_dump(
+        {sid: metadata[sid] for sid in ("submission_2610001", "submission_2610002")}))
+    out = tmp_path / "graded"
+    done = run_cli("grade-batch", "song_contest", str(export), "--out", str(out), check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout == f"wrote {out / 'grades.csv'} and {out / 'report.html'}\n"
+    assert done.stderr.strip().splitlines()[-1] == (
+        "autograder: error: 1 of 2 submissions could not be graded (the error column of "
+        "grades.csv says why): submission_2610002")
+    with open(out / "grades.csv", newline="") as f:
+        errors = {row["submission"]: row["error"] for row in csv.DictReader(f)}
+    assert errors["submission_2610001"] == ""
+    assert "'yesterday' is not an ISO 8601 timestamp" in errors["submission_2610002"]
