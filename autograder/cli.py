@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from autograder import config, late_policy, results, runner, sanitize
+from autograder.sandbox.broker import SandboxError
 from autograder.sandbox.jail import JailError
 
 
@@ -119,6 +120,15 @@ def cmd_fallback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_sandbox(args: argparse.Namespace) -> int:
+    """Start a sandboxed Python and stop it (setup.sh's last check)."""
+    from autograder.sandbox import broker
+
+    broker.check_start(args.sandbox_pool)
+    say("ok: the sandbox starts Python")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", required=True)
     p.set_defaults(func=cmd_fallback)
 
+    p = sub.add_parser("check-sandbox")
+    p.add_argument("--sandbox-pool", metavar="PREFIX")
+    p.set_defaults(func=cmd_check_sandbox)
+
     p = sub.add_parser("rubric", help=cmd_rubric.__doc__)
     p.add_argument("assignment")
     p.add_argument("--format", choices=["text", "csv"], default="text")
@@ -182,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (config.ConfigError, late_policy.MetadataError, runner.GradingError,
-            JailError) as exc:
+            JailError, SandboxError) as exc:
         say(f"autograder: error: {exc}", file=sys.stderr)
         return 2
 

@@ -257,8 +257,12 @@ class GradingSession:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
-        """Record the outcome of the test's call phase (or of a setup that failed)."""
+        """Record the outcome of the test's call phase (or of a setup that failed); stop the
+        session when the sandbox cannot run (a grader error: nothing is charged)."""
         report = (yield).get_result()
+        if self.sandbox.failure is not None:
+            item.session.shouldstop = str(self.sandbox.failure)
+            return
         outcome = self.outcomes.get(item.nodeid)
         if outcome is None or not (report.when == "call" or report.outcome != "passed"):
             return

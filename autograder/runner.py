@@ -44,6 +44,8 @@ def run_tests(assignment: config.Assignment, submission: Path,
     if session.sandbox.jail.warning:
         print(session.sandbox.jail.warning, file=sys.stderr)
     code, tail = run_pytest(assignment, session)
+    if session.sandbox.failure is not None:  # the grader's fault: no test counts
+        raise GradingError(str(session.sandbox.failure))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not session.outcomes:
         raise GradingError(f"the tests of {assignment.name} did not run (pytest exit {int(code)})"
                            f": {tail}")
@@ -80,7 +82,8 @@ def run_pytest(assignment: config.Assignment, plugin: object,
             "-c", os.devnull, "--tb=no", "-W", "ignore::pytest.PytestAssertRewriteWarning",
             *options]
     log = io.StringIO()
-    with contextlib.redirect_stdout(log), pytest.MonkeyPatch.context() as patch:
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log), \
+            pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
         code = pytest.main(args, plugins=[plugin])
     tail = " | ".join(line for line in log.getvalue().splitlines()[-3:] if line.strip())
