@@ -299,3 +299,26 @@ def test_grade_batch_fails_when_a_row_could_not_be_graded(tmp_path):
         errors = {row["submission"]: row["error"] for row in csv.DictReader(f)}
     assert errors["submission_2610001"] == ""
     assert "'yesterday' is not an ISO 8601 timestamp" in errors["submission_2610002"]
+
+
+# -- the table that grade and demo print -------------------------------------------------
+def test_table_shows_notes_as_notes_and_cuts_failures_between_words():
+    message = "expected: " + " ".join(f"value{i}" for i in range(60))
+    rows = [results.Row("Submitted files", 0.0, 0.0, ["files"], status="passed",
+                        output="graded 'hw2/losses (1).py' as losses.py\n"
+                               "graded 'hw2/layers.py' as layers.py"),
+            results.Row("losses.mse_loss: mse_loss matches the reference", 0.0, 2.0,
+                        ["losses.mse_loss"], output=message),
+            results.Row("losses.sigmoid: sigmoid is stable", 3.0, 3.0, ["losses.sigmoid"])]
+    lines = results.table(results.build(rows, None), "title").splitlines()
+    assert lines[:4] == ["title", "  Submitted files:",
+                         "    graded 'hw2/losses (1).py' as losses.py",
+                         "    graded 'hw2/layers.py' as layers.py"]
+    assert not any(line.lstrip(" ✗").startswith("files") for line in lines)  # no scored row
+    failure = [line for line in lines if line.startswith("      ")]
+    assert len(failure) == 2 and max(map(len, lines)) <= results.TABLE_WIDTH
+    words = {*message.split(), "mse_loss", "matches", "the", "reference:", "[...]"}
+    assert [word for line in failure for word in line.split() if word not in words] == []
+    assert [lines[4], *lines[-2:]] == ["✗ losses.mse_loss    0.00 /   2.00",
+                                       "  losses.sigmoid     3.00 /   3.00",
+                                       "  TOTAL              3.00 /   5.00"]
