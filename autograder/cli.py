@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
@@ -129,61 +131,92 @@ def cmd_check_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+DESCRIPTION = """Grade the course's assignments: one submission, or a whole class with the late
+policy; check an assignment and build its student and Gradescope zips; merge the rubric's
+hand-graded scores into final grades."""
+EPILOG = """Run 'autograder COMMAND --help' for the options of a command. Exit status: 0 when
+the command did what it said; 1 when it did, but lists problems (grade-batch: submissions
+that could not be graded; rubric --merge: rows that could not be merged); 2, with a
+one-line error, when it could not."""
+
+
+def version() -> str:
+    """The toolkit's version (the Gradescope zip runs it from source, not installed)."""
+    try:
+        return metadata.version("autograder")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    """The command line: the user's commands, and two that only the Gradescope scripts run
+    (``fallback``, ``check-sandbox``), which the help does not list."""
+    parser = argparse.ArgumentParser(prog="autograder", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                title="commands")
+    names = ", ".join(config.assignment_names()) or f"none in {config.HOME / 'assignments'}"
 
-    p = sub.add_parser("demo", help=cmd_demo.__doc__)
-    p.add_argument("--out", default="demo-results", help="folder for the two results.json files")
-    p.set_defaults(func=cmd_demo)
+    def command(name: str, func: Callable[[argparse.Namespace], int],
+                assignment: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=func.__doc__, description=func.__doc__)
+        if assignment:
+            p.add_argument("assignment", metavar="ASSIGNMENT", help=f"the assignment: {names}")
+        p.set_defaults(func=func)
+        return p
 
-    p = sub.add_parser("grade", help=cmd_grade.__doc__)
-    p.add_argument("assignment")
-    p.add_argument("submission")
-    p.add_argument("--metadata", help="Gradescope's submission_metadata.json (late penalty)")
-    p.add_argument("--out", default="results.json")
+    p = command("demo", cmd_demo, assignment=False)
+    p.add_argument("--out", default="demo-results", metavar="DIR",
+                   help="folder for the two results.json files (default: %(default)s)")
+
+    p = command("grade", cmd_grade)
+    p.add_argument("submission", metavar="SUBMISSION",
+                   help="the folder of the submission's files (nested folders and renamed files "
+                        "are found)")
+    p.add_argument("--metadata", metavar="JSON",
+                   help="Gradescope's submission_metadata.json, for the late penalty (default: "
+                        "none, no penalty)")
+    p.add_argument("--out", default="results.json", metavar="JSON",
+                   help="where to write results.json (default: %(default)s)")
     p.add_argument("--sandbox-pool", metavar="PREFIX",
                    help="as root: run student code as users PREFIX0, PREFIX1, ... (one per "
                         "concurrent run; setup.sh creates them)")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
-    p.set_defaults(func=cmd_grade)
 
-    p = sub.add_parser("grade-batch", help=cmd_grade_batch.__doc__)
-    p.add_argument("assignment")
-    p.add_argument("submissions", help="a folder of submission folders, or a Gradescope export zip")
-    p.add_argument("--out", required=True, help="folder for results, grades.csv and report.html")
-    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
-    p.set_defaults(func=cmd_grade_batch)
+    p = command("grade-batch", cmd_grade_batch)
+    p.add_argument("submissions", metavar="SUBMISSIONS",
+                   help="a folder of submission folders, or a Gradescope export zip")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for the results, grades.csv and report.html")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="submissions graded at once (default: %(default)s)")
 
-    p = sub.add_parser("release", help=cmd_release.__doc__)
-    p.add_argument("assignment")
-    p.add_argument("--out", default="dist")
-    p.set_defaults(func=cmd_release)
+    command("check", cmd_check)
 
-    p = sub.add_parser("check", help=cmd_check.__doc__)
-    p.add_argument("assignment")
-    p.set_defaults(func=cmd_check)
+    p = command("release", cmd_release)
+    p.add_argument("--out", default="dist", metavar="DIR",
+                   help="folder for the two zips (default: %(default)s)")
 
-    p = sub.add_parser("stubs", help=cmd_stubs.__doc__)
-    p.add_argument("assignment")
-    p.set_defaults(func=cmd_stubs)
+    command("stubs", cmd_stubs)
 
-    p = sub.add_parser("fallback", help=cmd_fallback.__doc__)
+    p = command("rubric", cmd_rubric)
+    p.add_argument("--format", choices=["text", "csv"], default="text",
+                   help="text for Gradescope's rubric editor, or csv (default: %(default)s)")
+    p.add_argument("--merge", metavar="CSV",
+                   help="merge these manual scores (the format is in README.md) into final grades")
+    p.add_argument("--results-dir", metavar="DIR",
+                   help="with --merge: the graded results (the --out folder of grade-batch)")
+    p.add_argument("--out", metavar="CSV",
+                   help="with --merge: the final grades (default: final_grades.csv)")
+
+    p = sub.add_parser("fallback")  # run_autograder's last resort: no help, not listed
     p.add_argument("--out", required=True)
     p.add_argument("--reason", required=True)
     p.set_defaults(func=cmd_fallback)
 
-    p = sub.add_parser("check-sandbox")
+    p = sub.add_parser("check-sandbox")  # setup.sh's last check: no help, not listed
     p.add_argument("--sandbox-pool", metavar="PREFIX")
     p.set_defaults(func=cmd_check_sandbox)
-
-    p = sub.add_parser("rubric", help=cmd_rubric.__doc__)
-    p.add_argument("assignment")
-    p.add_argument("--format", choices=["text", "csv"], default="text")
-    p.add_argument("--merge", help="CSV of manual scores to merge")
-    p.add_argument("--results-dir", help="folder of graded results (grade-batch out)")
-    p.add_argument("--out", help="final grades CSV (with --merge)")
-    p.set_defaults(func=cmd_rubric)
     return parser
 
 

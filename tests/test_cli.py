@@ -6,6 +6,7 @@ import csv
 import json
 import re
 import shutil
+from importlib import metadata
 
 import pytest
 import yaml
@@ -322,3 +323,44 @@ def test_table_shows_notes_as_notes_and_cuts_failures_between_words():
     assert [lines[4], *lines[-2:]] == ["✗ losses.mse_loss    0.00 /   2.00",
                                        "  losses.sigmoid     3.00 /   3.00",
                                        "  TOTAL              3.00 /   5.00"]
+
+
+# -- help and version ---------------------------------------------------------------------
+def help_text(capsys, *argv: str) -> str:
+    with pytest.raises(SystemExit) as info:
+        cli.main([*argv, "--help"])
+    assert info.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_help_says_what_the_tool_does_and_lists_only_user_commands(capsys):
+    text = help_text(capsys)
+    assert text.startswith("usage: autograder [-h] [--version] COMMAND ...")
+    assert "Grade the course's assignments" in text and "module" not in text
+    listed = re.findall(r"^    (\S+)", text, re.MULTILINE)
+    assert listed == ["demo", "grade", "grade-batch", "check", "release", "stubs", "rubric"]
+    assert "fallback" not in text and "check-sandbox" not in text
+
+
+@pytest.mark.parametrize("command", ["grade", "grade-batch", "check", "release", "stubs", "rubric"])
+def test_command_help_names_the_assignments_and_explains_every_argument(capsys, command):
+    text = help_text(capsys, command)
+    names = ", ".join(config.assignment_names())
+    assert re.search(rf"^  ASSIGNMENT +the assignment: {names}$", text, re.MULTILINE), text
+    lines = text.split("positional arguments:\n")[1].split("\n\n")[0].splitlines()
+    helped = {line.split()[0]: (line.split(maxsplit=1)[1:] or [after])[0].strip()
+              for line, after in zip(lines, [*lines[1:], ""]) if re.match(r"  \S", line)}
+    assert "ASSIGNMENT" in helped and all(helped.values()), helped
+
+
+def test_help_shows_defaults(capsys):
+    assert "where to write results.json (default: results.json)" in help_text(capsys, "grade")
+    assert "(default: 1)" in help_text(capsys, "grade-batch")
+    assert "(default: dist)" in help_text(capsys, "release")
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"autograder {metadata.version('autograder')}\n"
