@@ -1,5 +1,6 @@
 """The command line fails loudly: a command that did not do what it said exits non-zero
-with one line that names the problem. Fast: no grading runs here."""
+with one line that names the problem. No sandbox starts here; the grade-batch test (written
+gradings, each in a process of its own) is marked slow."""
 
 import copy
 import csv
@@ -280,6 +281,7 @@ def test_rubric_of_a_programming_assignment_is_an_error(capsys):
 
 
 # -- grade-batch -------------------------------------------------------------------------
+@pytest.mark.slow
 def test_grade_batch_fails_when_a_row_could_not_be_graded(tmp_path):
     export = tmp_path / "export"
     metadata = yaml.safe_load(EXPORT.read_text())
