@@ -76,7 +76,10 @@ def run_pytest(assignment: config.Assignment, plugin: object,
     """Run pytest on the assignment's tests with ``plugin``: the exit code and the last lines
     of its output. The session loads only our plugin and the tests: no plugin autoload, no
     configuration file, and no conftest.py above the tests folder."""
-    args = [*map(str, graded_folders(assignment)), "-q", "-p", "autograder.plugin",
+    folders = graded_folders(assignment)
+    if not folders:  # (pytest would collect the current folder instead)
+        return pytest.ExitCode.NO_TESTS_COLLECTED, "no folder of tests for the groups in visibility"
+    args = [*map(str, folders), "-q", "-p", "autograder.plugin",
             "-p", "no:cacheprovider", "--import-mode=importlib",
             "--rootdir", str(assignment.tests_dir), "--confcutdir", str(assignment.tests_dir),
             "-c", os.devnull, "--tb=no", "-W", "ignore::pytest.PytestAssertRewriteWarning",
