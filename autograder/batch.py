@@ -62,8 +62,10 @@ def export_to_metadata(entry: dict) -> dict:
     return {"created_at": entry.get("created_at"), "users": entry.get("submitters", [])}
 
 
-def grade_all(assignment: config.Assignment, source: Path, out: Path, jobs: int = 1) -> Path:
-    """Grade every submission; return the folder holding results, grades.csv and report.html."""
+def grade_all(assignment: config.Assignment, source: Path, out: Path,
+              jobs: int = 1) -> list[dict[str, Any]]:
+    """Grade every submission into ``out`` (results, grades.csv and report.html); return the
+    rows of grades.csv (a row whose ``error`` is not empty could not be graded)."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="autograder-batch-") as tmp:
         folders, metadata = discover(source, Path(tmp))
@@ -81,7 +83,7 @@ def grade_all(assignment: config.Assignment, source: Path, out: Path, jobs: int 
     rows = [grade_row(sid, graded[sid], metadata.get(sid)) for sid in folders]
     results.write_csv(out / "grades.csv", rows)
     (out / "report.html").write_text(report_html(assignment, rows), encoding="utf-8")
-    return out
+    return rows
 
 
 def grade_one(assignment: config.Assignment, folder: Path, metadata: dict | None,

@@ -8,10 +8,13 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
 from autograder import config, late_policy, results, runner, sanitize
+from autograder.sandbox.broker import SandboxError
 from autograder.sandbox.jail import JailError
 
 
@@ -51,11 +54,21 @@ def cmd_stubs(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    """Build the student zip and the Gradescope autograder zip."""
-    from autograder import packaging
+    """Check the assignment, then build the student zip and the Gradescope autograder zip."""
+    from autograder import packaging, validate
 
-    for path in packaging.build_release(config.load(args.assignment), Path(args.out)):
+    assignment = config.load(args.assignment)
+    validate.check(assignment)
+    for path in packaging.build_release(assignment, Path(args.out)):
         say(f"built {path}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check that the tests grade exactly the names in points, and the declared total."""
+    from autograder import validate
+
+    say(validate.check(config.load(args.assignment)))
     return 0
 
 
@@ -63,9 +76,15 @@ def cmd_grade_batch(args: argparse.Namespace) -> int:
     """Grade every submission of a folder or a Gradescope export zip."""
     from autograder import batch
 
-    report = batch.grade_all(config.load(args.assignment), Path(args.submissions), Path(args.out),
-                             jobs=args.jobs)
-    say(f"wrote {report}")
+    out = Path(args.out)
+    rows = batch.grade_all(config.load(args.assignment), Path(args.submissions), out,
+                           jobs=args.jobs)
+    say(f"wrote {out / 'grades.csv'} and {out / 'report.html'}")
+    failed = [row["submission"] for row in rows if row["error"]]
+    if failed:
+        say(f"autograder: error: {len(failed)} of {len(rows)} submissions could not be graded "
+            f"(the error column of grades.csv says why): {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -74,14 +93,22 @@ def cmd_rubric(args: argparse.Namespace) -> int:
     from autograder import rubric
 
     assignment = config.load(args.assignment)
-    if args.merge:
-        out = Path(args.out or "final_grades.csv")
-        problems = rubric.merge(assignment, Path(args.merge), Path(args.results_dir), out)
+    if not args.merge:
+        if args.results_dir or args.out:
+            raise config.ConfigError("--results-dir and --out go with --merge")
+        say(rubric.render(assignment, args.format))
+        return 0
+    if not args.results_dir:
+        raise config.ConfigError("--merge needs --results-dir, the --out folder of grade-batch")
+    out = Path(args.out or "final_grades.csv")
+    problems = rubric.merge(assignment, Path(args.merge), Path(args.results_dir), out)
+    if problems:
         for problem in problems:
             say(problem, file=sys.stderr)
-        say(f"wrote {out}")
-    else:
-        say(rubric.render(assignment, args.format))
+        say(f"autograder: error: the merge had {len(problems)} problem(s), listed above; {out} "
+            "holds only what merged cleanly", file=sys.stderr)
+        return 1
+    say(f"wrote {out}")
     return 0
 
 
@@ -95,53 +122,101 @@ def cmd_fallback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_sandbox(args: argparse.Namespace) -> int:
+    """Start a sandboxed Python and stop it (setup.sh's last check)."""
+    from autograder.sandbox import broker
+
+    broker.check_start(args.sandbox_pool)
+    say("ok: the sandbox starts Python")
+    return 0
+
+
+DESCRIPTION = """Grade the course's assignments: one submission, or a whole class with the late
+policy; check an assignment and build its student and Gradescope zips; merge the rubric's
+hand-graded scores into final grades."""
+EPILOG = """Run 'autograder COMMAND --help' for the options of a command. Exit status: 0 when
+the command did what it said; 1 when it did, but lists problems (grade-batch: submissions
+that could not be graded; rubric --merge: rows that could not be merged); 2, with a
+one-line error, when it could not."""
+
+
+def version() -> str:
+    """The toolkit's version (the Gradescope zip runs it from source, not installed)."""
+    try:
+        return metadata.version("autograder")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    """The command line: the user's commands, and two that only the Gradescope scripts run
+    (``fallback``, ``check-sandbox``), which the help does not list."""
+    parser = argparse.ArgumentParser(prog="autograder", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                title="commands")
+    names = ", ".join(config.assignment_names()) or f"none in {config.HOME / 'assignments'}"
 
-    p = sub.add_parser("demo", help=cmd_demo.__doc__)
-    p.add_argument("--out", default="demo-results", help="folder for the two results.json files")
-    p.set_defaults(func=cmd_demo)
+    def command(name: str, func: Callable[[argparse.Namespace], int],
+                assignment: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=func.__doc__, description=func.__doc__)
+        if assignment:
+            p.add_argument("assignment", metavar="ASSIGNMENT", help=f"the assignment: {names}")
+        p.set_defaults(func=func)
+        return p
 
-    p = sub.add_parser("grade", help=cmd_grade.__doc__)
-    p.add_argument("assignment")
-    p.add_argument("submission")
-    p.add_argument("--metadata", help="Gradescope's submission_metadata.json (late penalty)")
-    p.add_argument("--out", default="results.json")
+    p = command("demo", cmd_demo, assignment=False)
+    p.add_argument("--out", default="demo-results", metavar="DIR",
+                   help="folder for the two results.json files (default: %(default)s)")
+
+    p = command("grade", cmd_grade)
+    p.add_argument("submission", metavar="SUBMISSION",
+                   help="the folder of the submission's files (nested folders and renamed files "
+                        "are found)")
+    p.add_argument("--metadata", metavar="JSON",
+                   help="Gradescope's submission_metadata.json, for the late penalty (default: "
+                        "none, no penalty)")
+    p.add_argument("--out", default="results.json", metavar="JSON",
+                   help="where to write results.json (default: %(default)s)")
     p.add_argument("--sandbox-pool", metavar="PREFIX",
                    help="as root: run student code as users PREFIX0, PREFIX1, ... (one per "
                         "concurrent run; setup.sh creates them)")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
-    p.set_defaults(func=cmd_grade)
 
-    p = sub.add_parser("grade-batch", help=cmd_grade_batch.__doc__)
-    p.add_argument("assignment")
-    p.add_argument("submissions", help="a folder of submission folders, or a Gradescope export zip")
-    p.add_argument("--out", required=True, help="folder for results, grades.csv and report.html")
-    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
-    p.set_defaults(func=cmd_grade_batch)
+    p = command("grade-batch", cmd_grade_batch)
+    p.add_argument("submissions", metavar="SUBMISSIONS",
+                   help="a folder of submission folders, or a Gradescope export zip")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for the results, grades.csv and report.html")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="submissions graded at once (default: %(default)s)")
 
-    p = sub.add_parser("release", help=cmd_release.__doc__)
-    p.add_argument("assignment")
-    p.add_argument("--out", default="dist")
-    p.set_defaults(func=cmd_release)
+    command("check", cmd_check)
 
-    p = sub.add_parser("stubs", help=cmd_stubs.__doc__)
-    p.add_argument("assignment")
-    p.set_defaults(func=cmd_stubs)
+    p = command("release", cmd_release)
+    p.add_argument("--out", default="dist", metavar="DIR",
+                   help="folder for the two zips (default: %(default)s)")
 
-    p = sub.add_parser("fallback", help=cmd_fallback.__doc__)
+    command("stubs", cmd_stubs)
+
+    p = command("rubric", cmd_rubric)
+    p.add_argument("--format", choices=["text", "csv"], default="text",
+                   help="text for Gradescope's rubric editor, or csv (default: %(default)s)")
+    p.add_argument("--merge", metavar="CSV",
+                   help="merge these manual scores (the format is in README.md) into final grades")
+    p.add_argument("--results-dir", metavar="DIR",
+                   help="with --merge: the graded results (the --out folder of grade-batch)")
+    p.add_argument("--out", metavar="CSV",
+                   help="with --merge: the final grades (default: final_grades.csv)")
+
+    p = sub.add_parser("fallback")  # run_autograder's last resort: no help, not listed
     p.add_argument("--out", required=True)
     p.add_argument("--reason", required=True)
     p.set_defaults(func=cmd_fallback)
 
-    p = sub.add_parser("rubric", help=cmd_rubric.__doc__)
-    p.add_argument("assignment")
-    p.add_argument("--format", choices=["text", "csv"], default="text")
-    p.add_argument("--merge", help="CSV of manual scores to merge")
-    p.add_argument("--results-dir", default=".", help="folder of graded results (grade-batch out)")
-    p.add_argument("--out", help="final grades CSV (with --merge)")
-    p.set_defaults(func=cmd_rubric)
+    p = sub.add_parser("check-sandbox")  # setup.sh's last check: no help, not listed
+    p.add_argument("--sandbox-pool", metavar="PREFIX")
+    p.set_defaults(func=cmd_check_sandbox)
     return parser
 
 
@@ -154,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (config.ConfigError, late_policy.MetadataError, runner.GradingError,
-            JailError) as exc:
+            JailError, SandboxError) as exc:
         say(f"autograder: error: {exc}", file=sys.stderr)
         return 2
 

@@ -8,6 +8,7 @@ mistake is a one-line :class:`ConfigError` that names the key, e.g.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import zoneinfo
 from dataclasses import dataclass, field, fields
@@ -130,9 +131,23 @@ def load_path(path: Path, name: str) -> Assignment:
     """Load the assignment file at ``path`` (a student copy carries its own)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name}: not UTF-8 text") from None
+    except yaml.MarkedYAMLError as exc:
+        raise ConfigError(_yaml_error(path.name, exc)) from None
+    except yaml.YAMLError as exc:  # a character YAML does not allow
         raise ConfigError(f"{path.name}: not valid YAML: {str(exc).splitlines()[0]}") from None
     return parse(name, path.parent, data)
+
+
+def _yaml_error(name: str, exc: yaml.MarkedYAMLError) -> str:
+    """``NAME:LINE:COL: problem (context)``, the way compilers report a syntax error."""
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+    context = ""
+    if exc.context and exc.context_mark and exc.context_mark is not mark:
+        context = f" ({exc.context} at line {exc.context_mark.line + 1})"
+    return f"{where}: {exc.problem or exc.context or 'not valid YAML'}{context}"
 
 
 def parse(name: str, root: Path, data: Any) -> Assignment:
@@ -140,8 +155,8 @@ def parse(name: str, root: Path, data: Any) -> Assignment:
     where = "assignment.yaml"
     data = _mapping(data, where)
     _keys(data, where, required={"title", "kind", "files", "due", "timezone"},
-          optional={"points", "visibility", "late_policy", "limits", "grader_objects",
-                    "sentences", "questions", "songs"})
+          optional={"points", "total_points", "visibility", "late_policy", "limits",
+                    "grader_objects", "sentences", "questions", "songs"})
     kind = _choice(data["kind"], KINDS, f"{where}: kind")
     files = tuple(str(f) for f in _list(data["files"], f"{where}: files"))
     common = {
@@ -151,12 +166,24 @@ def parse(name: str, root: Path, data: Any) -> Assignment:
         "limits": _dataclass(Limits, data.get("limits", {}), f"{where}: limits"),
     }
     if kind == "written":
-        return Assignment(**common, **_written(data, where))
-    if "points" not in data:
+        assignment = Assignment(**common, **_written(data, where))
+    elif "points" not in data:
         raise ConfigError(f"{where}: missing key 'points' (required for a programming assignment)")
-    return Assignment(**common, points=_points(data["points"], files, where),
-                      visibility=_visibility(data.get("visibility", {}), where),
-                      grader_objects=_allowlist(data.get("grader_objects", {}), where))
+    else:
+        assignment = Assignment(**common, points=_points(data["points"], files, where),
+                                visibility=_visibility(data.get("visibility", {}), where),
+                                grader_objects=_allowlist(data.get("grader_objects", {}), where))
+    if "total_points" in data:
+        _check_total(assignment, _number(data["total_points"], f"{where}: total_points"), where)
+    return assignment
+
+
+def _check_total(assignment: Assignment, declared: float, where: str) -> None:
+    """The points (a written assignment: its rubric) must add up to ``total_points``."""
+    if not math.isclose(assignment.total_points, declared, rel_tol=0, abs_tol=1e-9):
+        what = "the rubric's points" if assignment.kind == "written" else "points"
+        raise ConfigError(f"{where}: {what} add up to {assignment.total_points:g}, but "
+                          f"total_points is {declared:g}")
 
 
 def _points(data: Any, files: tuple[str, ...], where: str) -> dict[str, float]:

@@ -51,6 +51,18 @@ def grades(target: str, weight: float = 1.0) -> pytest.MarkDecorator:
     return pytest.mark.grades(target, weight=weight)
 
 
+def graded_name(item: pytest.Item) -> tuple[str, float]:
+    """The contract name and the weight of a test's ``@grades`` marker (UsageError when it
+    has none, or a weight that is not a positive number)."""
+    marker = item.get_closest_marker("grades")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(f"{item.nodeid}: a grading test needs @grades('module.name')")
+    weight = marker.kwargs.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
+        raise pytest.UsageError(f"{item.nodeid}: weight={weight!r} must be a positive number")
+    return str(marker.args[0]), float(weight)
+
+
 @dataclass
 class TestOutcome:
     """What one grading test found."""
@@ -239,8 +251,12 @@ class GradingSession:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
-        """Record the outcome of the test's call phase (or of a setup that failed)."""
+        """Record the outcome of the test's call phase (or of a setup that failed); stop the
+        session when the sandbox cannot run (a grader error: nothing is charged)."""
         report = (yield).get_result()
+        if self.sandbox.failure is not None:
+            item.session.shouldstop = str(self.sandbox.failure)
+            return
         outcome = self.outcomes.get(item.nodeid)
         if outcome is None or not (report.when == "call" or report.outcome != "passed"):
             return
@@ -287,16 +303,10 @@ class GradingSession:
 def outcome_of(item: pytest.Item, assignment: Assignment) -> TestOutcome:
     """The not-yet-run outcome of a grading test: its contract name, weight, group and
     title, read from its ``@grades`` marker (a usage error when that is wrong)."""
-    marker = item.get_closest_marker("grades")
-    if marker is None or not marker.args:
-        raise pytest.UsageError(f"{item.nodeid}: a grading test needs @grades('module.name')")
-    target = marker.args[0]
+    target, weight = graded_name(item)
     if target not in assignment.points:
         raise pytest.UsageError(f"{item.nodeid}: grades {target!r}, which is not in "
                                 "assignment.yaml points")
-    weight = marker.kwargs.get("weight", 1.0)
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
-        raise pytest.UsageError(f"{item.nodeid}: weight={weight!r} must be a positive number")
     group = Path(str(item.path)).relative_to(assignment.tests_dir).parts[0]
     doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
     title = doc[0] if doc else item.name

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ ROW_OUTPUT_CAP = 4000
 # with each \n made a line break: the top-level output (escaped) keeps its lines.
 FORMATS = {"output_format": "simple_format", "test_output_format": "text",
            "test_name_format": "text"}
+TABLE_WIDTH = 100  # characters of a line of the terminal table
+NOTE_LINES = 8  # lines of a note (the files found) shown in the terminal table
 
 
 @dataclass
@@ -149,24 +152,43 @@ def submitters(users: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def table(document: dict[str, Any], title: str = "") -> str:
-    """A plain-text table of the tests, grouped by tag, with the total."""
+    """A plain-text table of the tests, grouped by tag, with the total. Rows that carry no
+    points (the files found, for example) are notes above it; the first failures of a tag
+    are shown below it, cut at word boundaries."""
     lines = [title] if title else []
     groups = scores_by_tag(document)
+    notes = {tag for tag, (score, top) in groups.items() if score == top == 0}
     failures: dict[str, list[str]] = {}
     for test in document["tests"]:
         tag = test["tags"][0] if test["tags"] else test["name"]
-        if test["status"] == "failed" and test["output"]:
-            first = test["output"].strip().splitlines()[0]
-            failures.setdefault(tag, []).append(f"{test['name']}: {first}")
-    width = max((len(t) for t in groups), default=10)
+        said = test["output"].strip().splitlines()
+        if tag in notes:  # one line, or one line each under the row's name
+            if len(said) > NOTE_LINES:
+                said = [*said[:NOTE_LINES - 1], f"[... {len(said) - NOTE_LINES + 1} more]"]
+            heading = f"{test['name']}: {said[0]}" if len(said) == 1 else f"{test['name']}:"
+            lines += _wrapped(heading, "  ", 2)
+            for line in said if len(said) > 1 else []:
+                lines += _wrapped(line, "    ", 2)
+        elif test["status"] == "failed" and said:
+            name = test["name"].removeprefix(f"{tag}: ")
+            failures.setdefault(tag, []).append(f"{name}: {' '.join(test['output'].split())}")
+    width = max((len(t) for t in groups if t not in notes), default=10)
     for tag, (score, top) in groups.items():
+        if tag in notes:
+            continue
         mark = "  " if score >= top else "✗ "
         lines.append(f"{mark}{tag:<{width}}  {score:6.2f} / {top:6.2f}")
         for failure in failures.get(tag, [])[:2]:
-            lines.append(f"      {failure[:110]}")
+            lines += _wrapped(failure, "      ", 2)
     total = sum(t["max_score"] for t in document["tests"])
     lines.append(f"  {'TOTAL':<{width}}  {document['score']:6.2f} / {total:6.2f}")
     return "\n".join(lines)
+
+
+def _wrapped(text: str, indent: str, max_lines: int) -> list[str]:
+    """``text`` in lines of at most TABLE_WIDTH characters, broken between words."""
+    return textwrap.wrap(text, TABLE_WIDTH, initial_indent=indent, subsequent_indent=indent + "  ",
+                         max_lines=max_lines, placeholder=" [...]")
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

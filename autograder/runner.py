@@ -49,8 +49,9 @@ def run_tests(assignment: config.Assignment, submission: Path,
     session = GradingSession(assignment, found.files, found.missing, reference=True, pool=pool)
     if session.sandbox.jail.warning:
         print(session.sandbox.jail.warning, file=sys.stderr)
-    groups = sorted(assignment.visibility)
-    code, log = run_pytest(assignment, groups, ["-q", "--tb=no"], session)
+    code, log = run_pytest(assignment, session)
+    if session.sandbox.failure is not None:  # the grader's fault: no test counts
+        raise GradingError(str(session.sandbox.failure))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not session.outcomes:
         raise GradingError(f"the tests of {assignment.name} did not run (pytest exit {int(code)})"
                            f": {log}")
@@ -62,21 +63,33 @@ def run_tests(assignment: config.Assignment, submission: Path,
     return rows, summary_text(rows)
 
 
-def run_pytest(assignment: config.Assignment, groups: list[str], options: list[str],
-               plugin: object) -> tuple[int, str]:
-    """Run pytest on the test folders of ``groups`` with ``plugin``; (exit code, the last
-    lines it printed). The session loads only our plugin and the assignment's tests: no
-    plugin autoload, no configuration file, and no conftest.py above the tests folder."""
-    paths = [str(assignment.tests_dir / g) for g in groups if (assignment.tests_dir / g).is_dir()]
-    args = [*paths, *options, "-p", "autograder.plugin", "-p", "no:cacheprovider",
-            "--import-mode=importlib", "--rootdir", str(assignment.tests_dir),
-            "--confcutdir", str(assignment.tests_dir), "-c", os.devnull,
-            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+def graded_folders(assignment: config.Assignment, groups: list[str] | None = None) -> list[Path]:
+    """The folders of tests a grading runs: one per group with a visibility (or of ``groups``)."""
+    return [assignment.tests_dir / g for g in sorted(groups or assignment.visibility)
+            if (assignment.tests_dir / g).is_dir()]
+
+
+def run_pytest(assignment: config.Assignment, plugin: object, *options: str,
+               groups: list[str] | None = None) -> tuple[pytest.ExitCode, str]:
+    """Run pytest on the assignment's tests (of ``groups``, else all) with ``plugin``: the
+    exit code and the last lines of its output. The session loads only our plugin and the
+    tests: no plugin autoload, no configuration file, and no conftest.py above the tests
+    folder."""
+    folders = graded_folders(assignment, groups)
+    if not folders:  # (pytest would collect the current folder instead)
+        return pytest.ExitCode.NO_TESTS_COLLECTED, "no folder of tests for the groups in visibility"
+    args = [*map(str, folders), "-q", "-p", "autograder.plugin",
+            "-p", "no:cacheprovider", "--import-mode=importlib",
+            "--rootdir", str(assignment.tests_dir), "--confcutdir", str(assignment.tests_dir),
+            "-c", os.devnull, "--tb=no", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            *options]
     log = io.StringIO()
-    with contextlib.redirect_stdout(log), pytest.MonkeyPatch.context() as patch:
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log), \
+            pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
         code = pytest.main(args, plugins=[plugin])
-    return code, " | ".join(line for line in log.getvalue().splitlines()[-3:] if line.strip())
+    tail = " | ".join(line for line in log.getvalue().splitlines()[-3:] if line.strip())
+    return pytest.ExitCode(code), tail
 
 
 class _Weights:
@@ -100,7 +113,7 @@ def group_weights(assignment: config.Assignment, groups: list[str]) -> dict[str,
     collector = _Weights(assignment)
     if not any((assignment.tests_dir / g).is_dir() for g in groups):
         return {}
-    code, log = run_pytest(assignment, groups, ["--collect-only", "-q"], collector)
+    code, log = run_pytest(assignment, collector, "--collect-only", groups=groups)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise GradingError(f"the tests of {assignment.name} could not be collected "
                            f"(pytest exit {int(code)}): {log}")

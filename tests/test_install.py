@@ -6,8 +6,10 @@ the pool of sandbox users; and afterwards only the toolkit and the venv are read
 by others: never the reference, the hidden tests or a copy of the Gradescope zip."""
 
 import grp
+import json
 import os
 import pwd
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 
 from autograder import config, packaging
 
-from conftest import PATH, POOL_SIZE, SANDBOX_POOL, can_run_as_root, pool_uids
+from conftest import PATH, POOL_SIZE, ROOT, SANDBOX_POOL, can_run_as_root, pool_uids
 
 NOBODY = 65534  # the uid of nobody and the gid of nogroup on Debian and Ubuntu
 TEST_POOL = "autograder-testsb"  # a pool of the tests' own, deleted afterwards
@@ -185,3 +187,61 @@ def test_run_autograder_hands_the_pool_to_the_grader(installed, tmp_path):
     assert grade_args[SANDBOX_POOL].endswith(f" --sandbox-pool {SANDBOX_POOL}")
     assert " grade optimization " in grade_args[SANDBOX_POOL]
     assert "--sandbox" not in grade_args["autograder-nosuchpool"]
+
+
+# -- a sandbox user who cannot run the venv's python --------------------------------------
+@pytest.fixture(scope="module")
+def unreachable_python():
+    """A fake /autograder whose venv runs a python3 in a folder only root may enter (as when
+    python3 is installed under /root), after the real setup.sh ran there: (root, setup.sh)."""
+    if not can_run_as_root():
+        pytest.skip("needs root and useradd to create the sandbox users")
+    root = unpack(packaging.local_root("unreachable-python-"), "optimization")
+    os.chmod(root, 0o755)
+    private = root / "private"
+    private.mkdir(mode=0o700)
+    (private / "python3").symlink_to("/usr/bin/python3")
+    subprocess.run(["/usr/bin/python3", "-m", "venv", str(root / "venv")], check=True,
+                   env={"PATH": PATH})
+    python = root / "venv" / "bin" / "python3"
+    python.unlink()
+    python.symlink_to(private / "python3")  # the venv reaches python3 through the private folder
+    yield root, run_setup(root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_setup_fails_when_the_sandbox_users_cannot_start_python(unreachable_python):
+    _, done = unreachable_python
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "setup complete" not in done.stdout
+    ours = [line for line in done.stderr.splitlines() if line.startswith("setup.sh")]
+    assert ours == [done.stderr.strip().splitlines()[-1]]  # one line, the last
+    assert re.fullmatch(r"setup\.sh: installation failed: the grader could not start Python as user "
+                        rf"{SANDBOX_POOL}\d+ to run the submission's code \(.+\): the autograder's "
+                        r"installation is at fault, not the submission", ours[0]), ours[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bwrap", [True, False], ids=["bubblewrap", "no bubblewrap"])
+def test_run_autograder_reports_a_worker_that_cannot_start_as_a_grader_error(unreachable_python,
+                                                                            bwrap):
+    """Not a score of 0 with every function charged: a results.json that says the grader
+    failed, with no row per function, and a non-zero exit."""
+    root, _ = unreachable_python
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    (root / "submission").mkdir()
+    for path in (ROOT / "solutions" / "optimization").glob("*.py"):
+        shutil.copy(path, root / "submission")
+    env = {"PATH": PATH, "AUTOGRADER_ROOT": str(root)} | ({} if bwrap else {"AUTOGRADER_NO_BWRAP": "1"})
+    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], capture_output=True,
+                          text=True, timeout=600, env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    result = json.loads((root / "results" / "results.json").read_text())
+    assert result["score"] == 0
+    why = r"bwrap: execvp .+" if bwrap else rf"Permission denied: {root}/venv/bin/python"
+    assert re.fullmatch(r"The autograder could not grade this submission: the grader could not "
+                        rf"start Python as user {SANDBOX_POOL}\d+ to run the submission's code "
+                        rf"\({why}\): the autograder's installation is at fault, not the "
+                        r"submission\. Please tell your instructor\.", result["output"]), result["output"]
+    assert [test["tags"] for test in result["tests"]] == [["autograder"]]

@@ -32,7 +32,7 @@ class _Collect:
 def collected():
     """Not-yet-run outcomes of the public and hidden tests, and the hidden tests' weights."""
     collector = _Collect()
-    code, log = runner.run_pytest(OPT, ["hidden", "public"], ["--collect-only", "-q"], collector)
+    code, log = runner.run_pytest(OPT, collector, "--collect-only", groups=["hidden", "public"])
     assert code == 0, log
     return collector.outcomes, runner.group_weights(OPT, ["hidden"])
 

@@ -41,7 +41,7 @@ from autograder.sandbox import jail as jails
 from autograder.sandbox import protocol as wire
 from autograder.sandbox.errors import StudentCodeError, StudentCrashed, StudentRaised, StudentTimeout
 from autograder.sandbox.limits import Allowlist, Limits
-from autograder.sandbox.process import ARENA_BYTES, Child, Confined, ProcessGone, death_reason
+from autograder.sandbox.process import ARENA_BYTES, Child, Confined, ProcessGone, StartFailed, death_reason
 
 MAX_ZYGOTE_RESTARTS = 3
 RUN_ALLOWANCE = 90.0  # seconds for imports, forks and restarts, on top of the student's time
@@ -65,7 +65,8 @@ class Context:
 
 
 class SandboxError(Exception):
-    """The sandbox cannot run at all (not the submission's fault)."""
+    """The sandbox cannot run at all (not the submission's fault): a grading that meets it
+    is a grader error, never points lost."""
 
 
 class Refused(Exception):
@@ -108,6 +109,7 @@ class Sandbox:
         self.reference = None if reference is None else \
             Confined(self.jail, "reference", reference, contract, self.limits, self.scratch)
         self.import_errors: dict[str, StudentCodeError] | None = None
+        self.failure: SandboxError | None = None  # the sandbox could not run: nothing counts
         self.restarts = 0
         self.child: Child | None = None
         self.name: str | None = None
@@ -149,8 +151,8 @@ class Sandbox:
         self.zygote.stop()
         try:
             self.zygote.start()
-        except ProcessGone as exc:
-            raise SandboxError(f"the sandbox could not start Python: it {exc}") from None
+        except StartFailed as exc:
+            raise self._cannot_start("worker", exc) from None
         for module in self.zygote.paths:
             if module in errors:
                 continue
@@ -168,6 +170,17 @@ class Sandbox:
                 info = answer["error"] if isinstance(answer["error"], dict) else {}
                 errors[module] = StudentRaised(f"importing {module}.py", info)
         self.zygote.end_children()  # anything the imports started does not outlive them
+
+    def _cannot_start(self, role: str, exc: StartFailed) -> SandboxError:
+        """Remember that a process of the sandbox cannot start (whatever else happens, the
+        grading has failed), and return the error to raise."""
+        user = self.jail.users.get(role)
+        who = f" as user {user.pw_name}" if user is not None else ""
+        what = "the submission's code" if role == "worker" else "the reference solution"
+        self.failure = SandboxError(
+            f"the grader could not start Python{who} to run {what} ({exc}): the autograder's "
+            "installation is at fault, not the submission")
+        return self.failure
 
     def begin(self, plan: Iterable[str]) -> None:
         """The contract names about to be graded, in order (for fair time shares)."""
@@ -401,7 +414,10 @@ class Sandbox:
         if role == "worker":
             return self.child.channel, self.child.alive
         if self.reference.control is None:
-            self.reference.start()
+            try:
+                self.reference.start()
+            except StartFailed as exc:
+                raise self._cannot_start("reference", exc) from None
         return self.reference.control, self.reference.alive
 
     def _exchange(self, role: str, message: dict, deadline: float) -> dict:
@@ -485,7 +501,7 @@ class Sandbox:
             if data["home"] == "reference":
                 return self._on_reference(f"{data['type']}.{name}", forward, deadline)
             return self._exchange("worker", forward, deadline)
-        except (PeerFailed, ReferenceFailed):
+        except (PeerFailed, ReferenceFailed, SandboxError):
             raise  # a process failed: the whole call fails
         except Refused as exc:
             return wire.reply(error={"types": ["PermissionError"], "message": str(exc)})
@@ -516,8 +532,6 @@ class Sandbox:
     def _on_reference(self, what: str, message: dict, deadline: float) -> dict:
         try:
             return self._exchange("reference", message, deadline)
-        except ProcessGone as exc:
-            raise ReferenceFailed(what, EOFError(str(exc))) from None
         except PeerFailed as exc:
             self.reference.stop()  # it may be left waiting in the middle of a call
             if exc.role != "reference":
@@ -599,6 +613,16 @@ class Sandbox:
         if context.reference_ids and self.reference is not None and self.reference.alive():
             with contextlib.suppress(ProcessGone):
                 self.reference.ask(wire.request(wire.RELEASE, ids=context.reference_ids), 5)
+
+
+def check_start(pool: str | None) -> None:
+    """Start a sandboxed worker (with nothing to import) and stop it: :class:`SandboxError`
+    when the sandbox cannot run here (setup.sh's last check)."""
+    sandbox = Sandbox({}, {}, pool=pool)
+    try:
+        sandbox.start()
+    finally:
+        sandbox.close()
 
 
 def reference_uses(sources: dict[str, bytes], contract: dict[str, list[str]]

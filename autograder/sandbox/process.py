@@ -42,6 +42,11 @@ class ProcessGone(Exception):
         self.timed_out = timed_out
 
 
+class StartFailed(Exception):
+    """The process could not be started, or ended before it answered: a problem of the
+    grader's installation (nothing of the submission has run in it yet)."""
+
+
 @dataclass
 class Child:
     """A process forked from the zygote for one contract name."""
@@ -108,7 +113,8 @@ class Confined:
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
-        """Start the process and tell it what it serves."""
+        """Start the process and tell it what it serves; :class:`StartFailed` when it cannot
+        start (the interpreter cannot be run as the sandbox user, say)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         own_user = self.role in self.jail.users
         python = os.path.normpath(os.path.abspath(sys.executable))  # no "..": not in the view
@@ -128,18 +134,31 @@ class Confined:
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             if key in os.environ:
                 env[key] = os.environ[key]
-        with open(self.root / "stderr.log", "ab") as stderr:  # for the toolkit's developers
-            self.proc = subprocess.Popen(
-                argv, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=stderr, env=env,
-                start_new_session=True, **kwargs)
-        theirs.close()
+        log = self.root / "stderr.log"  # for the toolkit's developers, and a failed start
+        logged = log.stat().st_size if log.exists() else 0
+        with open(log, "ab") as stderr:
+            try:
+                self.proc = subprocess.Popen(
+                    argv, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=stderr, env=env,
+                    start_new_session=True, **kwargs)
+            except OSError as exc:
+                ours.close()
+                raise StartFailed(f"{exc.strerror}: {exc.filename or argv[0]}") from None
+            finally:
+                theirs.close()
         self.socket = ours
         self.control = wire.Channel(ours.fileno(), ours.fileno())
         files = {name: str(path) for name, path in self.paths.items()}
         mode = "student" if self.role == "worker" else "reference"
-        self.ask(wire.request(wire.INIT, files=files, contract=self.contract, mode=mode,
-                              unavailable=self.unavailable), self.limits.import_timeout)
+        try:
+            self.ask(wire.request(wire.INIT, files=files, contract=self.contract, mode=mode,
+                                  unavailable=self.unavailable), self.limits.import_timeout)
+        except ProcessGone as exc:
+            if exc.timed_out:
+                raise StartFailed(f"it {exc}") from None
+            said = log.read_bytes()[logged:].decode("utf-8", "replace").strip().splitlines()
+            raise StartFailed(said[-1][:300] if said else "it ended before it answered") from None
         self.lineage = self._lineage(self.proc.pid)
         self.pid = self.lineage[-1]
 

@@ -77,4 +77,14 @@ if [ "$(id -u)" = 0 ]; then
         if [ -e "$secret" ]; then chmod -R go-rwx "$secret"; fi
     done
 fi
+# LAST: a pool user must be able to start the venv's Python (it cannot when python3 lives
+# where others cannot reach it, under /root for example): else every grading would fail.
+if [ "$(id -u)" = 0 ]; then
+    if ! failed=$(cd "$SRC" && PYTHONDONTWRITEBYTECODE=1 "$VENV/bin/python" -m autograder.cli \
+                  check-sandbox --sandbox-pool "$SANDBOX_POOL" 2>&1 >/dev/null); then
+        failed=$(tail -n 1 <<<"$failed")
+        echo "setup.sh: installation failed: ${failed#autograder: error: }" >&2
+        exit 1
+    fi
+fi
 echo "setup complete"

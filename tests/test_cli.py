@@ -1,0 +1,368 @@
+"""The command line fails loudly: a command that did not do what it said exits non-zero
+with one line that names the problem. No sandbox starts here; the grade-batch test (written
+gradings, each in a process of its own) is marked slow."""
+
+import copy
+import csv
+import json
+import re
+import shutil
+from importlib import metadata
+
+import pytest
+import yaml
+
+from autograder import batch, cli, config, results, runner
+
+from conftest import ROOT, run_cli
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """``autograder ARGV`` in this process: (exit status, stdout, stderr)."""
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_error_line(err: str) -> str:
+    """The single line a failed command printed (asserting it printed one)."""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("autograder: error: "), lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An empty toolkit home (``AUTOGRADER_HOME``) for assignments made by a test."""
+    folder = tmp_path / "home"
+    (folder / "assignments").mkdir(parents=True)
+    monkeypatch.setattr(config, "HOME", folder)  # for this process
+    monkeypatch.setenv("AUTOGRADER_HOME", str(folder))  # for the commands it starts
+    return folder
+
+
+def test_yaml_syntax_error_gives_line_and_column(home, tmp_path, capsys):
+    folder = home / "assignments" / "bad"
+    folder.mkdir()
+    (folder / "assignment.yaml").write_text('title: Bad\nkind: programming\nfiles: [a.py, b.py\n'
+                                            'due: "2024-10-11 23:59"\n')
+    code, _, err = run(capsys, "grade", "bad", str(tmp_path))
+    assert code == 2
+    assert one_error_line(err) == ("autograder: error: assignment.yaml:4:4: expected ',' or ']', "
+                                   "but got ':' (while parsing a flow sequence at line 3)")
+
+
+# -- assignment.yaml: the declared total ----------------------------------------------
+def write_assignment(home, name: str, data: dict, source: str | None = None):
+    """``assignments/NAME/`` in ``home``: a copy of the shipped assignment ``source`` (its
+    tests and vectors) with ``data`` as its assignment.yaml."""
+    folder = home / "assignments" / name
+    if source is not None:
+        shutil.copytree(ROOT / "assignments" / source, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "assignment.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return folder
+
+
+OPTIMIZATION = yaml.safe_load((ROOT / "assignments/optimization/assignment.yaml").read_text())
+SONG_CONTEST = yaml.safe_load((ROOT / "assignments/song_contest/assignment.yaml").read_text())
+
+
+def test_shipped_assignments_declare_their_totals():
+    assert OPTIMIZATION["total_points"] == 100 == sum(OPTIMIZATION["points"].values())
+    assert SONG_CONTEST["total_points"] == 30 == config.load("song_contest").total_points
+
+
+def test_points_that_add_up_to_101_are_refused(home, tmp_path, capsys):
+    data = copy.deepcopy(OPTIMIZATION)
+    data["points"]["losses.sigmoid"] += 1
+    write_assignment(home, "opt", data)
+    code, _, err = run(capsys, "grade", "opt", str(tmp_path))
+    assert code == 2
+    assert one_error_line(err) == ("autograder: error: assignment.yaml: points add up to 101, "
+                                   "but total_points is 100")
+
+
+def test_a_rubric_that_misses_its_total_is_refused(home, tmp_path, capsys):
+    data = copy.deepcopy(SONG_CONTEST)
+    data["questions"][1]["rubric"][2]["points"] = 3  # "dimension": 2 -> 3
+    write_assignment(home, "essay", data)
+    code, _, err = run(capsys, "rubric", "essay")
+    assert code == 2
+    assert one_error_line(err) == ("autograder: error: assignment.yaml: the rubric's points add "
+                                   "up to 31, but total_points is 30")
+
+
+# -- check and release: the tests grade exactly the names in points ------------------------
+def assert_refused(done, message: str) -> None:
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert one_error_line(done.stderr) == f"autograder: error: {message}"
+
+
+@pytest.mark.parametrize("name", ["optimization", "song_contest"])
+def test_check_passes_the_shipped_assignments(name):
+    done = run_cli("check", name)
+    assignment = config.load(name)
+    if name == "optimization":
+        pattern = (r"ok: optimization: \d+ tests \(\d+ hidden, \d+ public\) grade the "
+                   f"{len(assignment.points)} names in points, 100 points")
+    else:
+        pattern = (r"ok: song_contest: written, 3 questions, 30 points \(7 scored by the "
+                   r"autograder, the rest by hand\)")
+    assert re.fullmatch(pattern, done.stdout.strip()), done.stdout
+    assert done.stderr == ""
+
+
+def test_release_refuses_a_typo_in_points(home, tmp_path):
+    data = copy.deepcopy(OPTIMIZATION)
+    data["points"] = {("losses.sigmoud" if k == "losses.sigmoid" else k): v
+                      for k, v in data["points"].items()}
+    write_assignment(home, "opt", data, source="optimization")
+    message = ("tests grade 'losses.sigmoid', which is not in assignment.yaml points "
+               "(e.g. tests/hidden/test_losses_hidden.py::test_sigmoid); "
+               "assignment.yaml: points: no test grades 'losses.sigmoud'")
+    for command in (["check", "opt"], ["release", "opt", "--out", str(tmp_path / "dist")]):
+        assert_refused(run_cli(*command, check=False), message)
+    assert not (tmp_path / "dist").exists()
+
+
+def test_check_refuses_a_test_that_grades_a_name_not_in_points(home):
+    data = copy.deepcopy(OPTIMIZATION)
+    del data["points"]["layers.residual_forward"]
+    data["total_points"] = 97
+    write_assignment(home, "opt", data, source="optimization")
+    done = run_cli("check", "opt", check=False)
+    assert_refused(done, "tests grade 'layers.residual_forward', which is not in assignment.yaml "
+                         "points (e.g. tests/hidden/test_layers_hidden.py::test_residual_forward)")
+
+
+def test_check_refuses_points_that_no_test_grades(home):
+    data = copy.deepcopy(OPTIMIZATION)
+    data["points"]["losses.huber_loss"] = 2
+    data["total_points"] = 102
+    write_assignment(home, "opt", data, source="optimization")
+    assert_refused(run_cli("check", "opt", check=False),
+                   "assignment.yaml: points: no test grades 'losses.huber_loss'")
+
+
+def test_check_refuses_tests_it_cannot_read(home):
+    folder = write_assignment(home, "opt", OPTIMIZATION, source="optimization")
+    (folder / "tests" / "extra").mkdir()
+    (folder / "tests" / "public" / "test_broken.py").write_text("def test_x(:\n    pass\n")
+    (folder / "tests" / "hidden" / "test_unmarked.py").write_text("def test_y():\n    pass\n")
+    assert_refused(run_cli("check", "opt", check=False), (
+        "tests/extra/ has no visibility in assignment.yaml, so its tests never run; "
+        "tests/public/test_broken.py: cannot be collected: SyntaxError: invalid syntax; "
+        "tests/hidden/test_unmarked.py::test_y: a grading test needs @grades('module.name')"))
+
+
+# -- rubric --------------------------------------------------------------------------------
+EXAMPLE_CSV = ROOT / "samples" / "song_contest" / "manual_scores.example.csv"
+EXPORT = ROOT / "tests" / "fixtures" / "gradescope_export" / "submission_metadata.yml"
+EXEMPLAR = ROOT / "solutions" / "song_contest" / "responses.md"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """grade-batch's output for the three submissions of the export fixture (graded here,
+    in this process: a written assignment starts no sandbox)."""
+    out = tmp_path_factory.mktemp("graded")
+    (out / "results").mkdir()
+    song = config.load("song_contest")
+    export = yaml.safe_load(EXPORT.read_text())
+    for sid, entry in export.items():
+        metadata = batch.export_to_metadata(entry)
+        folder = out / "submissions" / sid
+        folder.mkdir(parents=True)
+        shutil.copy(EXEMPLAR, folder / "responses.md")
+        document = runner.grade(song, folder, metadata)
+        (out / "results" / f"{sid}.json").write_text(json.dumps(document))
+        (out / "results" / f"{sid}.metadata.json").write_text(json.dumps(metadata))
+    return out
+
+
+def merge(capsys, manual, results_dir, out) -> tuple[int, str, str]:
+    return run(capsys, "rubric", "song_contest", "--merge", str(manual),
+               "--results-dir", str(results_dir), "--out", str(out))
+
+
+def test_merge_of_the_example_csv(graded, tmp_path, capsys):
+    out = tmp_path / "final.csv"
+    code, stdout, err = merge(capsys, EXAMPLE_CSV, graded, out)
+    assert (code, stdout, err) == (0, f"wrote {out}\n", "")
+    with open(out, newline="") as f:
+        final = {row["emails"]: row for row in csv.DictReader(f)}
+    assert {email: float(row["manual"]) for email, row in final.items()} == {
+        "student1@example.edu": 21, "student2@example.edu": 15.5,
+        "pair1@example.edu; pair2@example.edu": 0}
+    assert all(row["manual_graded"] == "True" for row in final.values())
+
+
+def test_merge_needs_the_results_dir(tmp_path, capsys):
+    code, _, err = run(capsys, "rubric", "song_contest", "--merge", str(EXAMPLE_CSV),
+                       "--out", str(tmp_path / "final.csv"))
+    assert code == 2
+    assert one_error_line(err) == ("autograder: error: --merge needs --results-dir, the --out "
+                                   "folder of grade-batch")
+    assert not (tmp_path / "final.csv").exists()
+
+
+def test_merge_refuses_an_empty_results_dir(tmp_path, capsys):
+    (tmp_path / "graded").mkdir()
+    code, _, err = merge(capsys, EXAMPLE_CSV, tmp_path / "graded", tmp_path / "final.csv")
+    assert code == 2
+    assert "no results (*.json) in" in one_error_line(err)
+    assert not (tmp_path / "final.csv").exists()
+
+
+def test_merge_refuses_results_of_another_assignment(graded, tmp_path, capsys):
+    mixed = tmp_path / "graded"
+    shutil.copytree(graded / "results", mixed / "results")
+    other = results.build([results.Row("losses.sigmoid: t", 3.0, 3.0, ["losses.sigmoid"])], None,
+                          "", {"assignment": "optimization"})
+    (mixed / "results" / "submission_9.json").write_text(json.dumps(other))
+    code, _, err = merge(capsys, EXAMPLE_CSV, mixed, tmp_path / "final.csv")
+    assert code == 2
+    assert one_error_line(err) == (f"autograder: error: {mixed / 'results' / 'submission_9.json'}: "
+                                   "results of assignment 'optimization', not 'song_contest'")
+    assert not (tmp_path / "final.csv").exists()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (None, "cannot read the manual scores: [Errno 2] No such file or directory"),
+    ("name,q1.did_well\nStudent One,3\n", "manual.csv: line 1: no 'email' or 'submission' column"),
+])
+def test_merge_refuses_a_csv_it_cannot_use(graded, tmp_path, capsys, text, message):
+    manual = tmp_path / "manual.csv"
+    if text is not None:
+        manual.write_text(text)
+    code, _, err = merge(capsys, manual, graded, tmp_path / "final.csv")
+    assert code == 2 and message in one_error_line(err)
+    assert not (tmp_path / "final.csv").exists()
+
+
+def test_merge_with_bad_rows_lists_them_and_fails(graded, tmp_path, capsys):
+    lines = EXAMPLE_CSV.read_text().splitlines()
+    lines[1] = lines[1].replace("student1@example.edu,Student One,3,", "student1@example.edu,Student One,4,")
+    lines[2] = lines[2].replace(",2.5,", ",lots,")
+    lines.append(lines[3].replace("pair1@", "nobody@"))
+    manual = tmp_path / "manual.csv"
+    manual.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "final.csv"
+    code, stdout, err = merge(capsys, manual, graded, out)
+    assert code == 1 and stdout == ""
+    assert err.splitlines() == [
+        "manual.csv: line 2: 'q1.did_well' = 4 is outside 0 to 3 points (row skipped)",
+        "manual.csv: line 3: 'q1.improve' = 'lots' is not a number (row skipped)",
+        "manual.csv: line 5: unknown student 'nobody@example.edu'",
+        f"autograder: error: the merge had 3 problem(s), listed above; {out} holds only what "
+        "merged cleanly"]
+    with open(out, newline="") as f:
+        manual_scores = {row["submission"]: row["manual"] for row in csv.DictReader(f)}
+    assert manual_scores["submission_2610001"] == manual_scores["submission_2610002"] == ""
+    assert float(manual_scores["submission_2610003"]) == 0  # merged: the blank cell counts 0
+
+
+def test_merge_reports_a_submission_without_manual_scores(graded, tmp_path, capsys):
+    manual = tmp_path / "manual.csv"
+    manual.write_text("\n".join(EXAMPLE_CSV.read_text().splitlines()[:3]) + "\n")
+    code, _, err = merge(capsys, manual, graded, tmp_path / "final.csv")
+    assert code == 1
+    assert err.splitlines()[0] == ("manual.csv: no row for pair1@example.edu; pair2@example.edu "
+                                   "(submission submission_2610003)")
+
+
+def test_rubric_of_a_programming_assignment_is_an_error(capsys):
+    code, out, err = run(capsys, "rubric", "optimization")
+    assert (code, out) == (2, "")
+    assert one_error_line(err) == ("autograder: error: optimization is a programming assignment, "
+                                   "graded by its tests: it has no rubric")
+
+
+# -- grade-batch -------------------------------------------------------------------------
+@pytest.mark.slow
+def test_grade_batch_fails_when_a_row_could_not_be_graded(tmp_path):
+    export = tmp_path / "export"
+    metadata = yaml.safe_load(EXPORT.read_text())
+    metadata["submission_2610002"][":created_at"] = "yesterday"  # an export gone wrong
+    for sid in ("submission_2610001", "submission_2610002"):
+        (export / sid).mkdir(parents=True)
+        shutil.copy(EXEMPLAR, export / sid / "responses.md")
+    (export / "submission_metadata.yml").write_text(yaml.safe_dump(
+        {sid: metadata[sid] for sid in ("submission_2610001", "submission_2610002")}))
+    out = tmp_path / "graded"
+    done = run_cli("grade-batch", "song_contest", str(export), "--out", str(out), check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout == f"wrote {out / 'grades.csv'} and {out / 'report.html'}\n"
+    assert done.stderr.strip().splitlines()[-1] == (
+        "autograder: error: 1 of 2 submissions could not be graded (the error column of "
+        "grades.csv says why): submission_2610002")
+    with open(out / "grades.csv", newline="") as f:
+        errors = {row["submission"]: row["error"] for row in csv.DictReader(f)}
+    assert errors["submission_2610001"] == ""
+    assert "'yesterday' is not an ISO 8601 timestamp" in errors["submission_2610002"]
+
+
+# -- the table that grade and demo print -------------------------------------------------
+def test_table_shows_notes_as_notes_and_cuts_failures_between_words():
+    message = "expected: " + " ".join(f"value{i}" for i in range(60))
+    rows = [results.Row("Submitted files", 0.0, 0.0, ["files"], status="passed",
+                        output="graded 'hw2/losses (1).py' as losses.py\n"
+                               "graded 'hw2/layers.py' as layers.py"),
+            results.Row("losses.mse_loss: mse_loss matches the reference", 0.0, 2.0,
+                        ["losses.mse_loss"], output=message),
+            results.Row("losses.sigmoid: sigmoid is stable", 3.0, 3.0, ["losses.sigmoid"])]
+    lines = results.table(results.build(rows, None), "title").splitlines()
+    assert lines[:4] == ["title", "  Submitted files:",
+                         "    graded 'hw2/losses (1).py' as losses.py",
+                         "    graded 'hw2/layers.py' as layers.py"]
+    assert not any(line.lstrip(" ✗").startswith("files") for line in lines)  # no scored row
+    failure = [line for line in lines if line.startswith("      ")]
+    assert len(failure) == 2 and max(map(len, lines)) <= results.TABLE_WIDTH
+    words = {*message.split(), "mse_loss", "matches", "the", "reference:", "[...]"}
+    assert [word for line in failure for word in line.split() if word not in words] == []
+    assert [lines[4], *lines[-2:]] == ["✗ losses.mse_loss    0.00 /   2.00",
+                                       "  losses.sigmoid     3.00 /   3.00",
+                                       "  TOTAL              3.00 /   5.00"]
+
+
+# -- help and version ---------------------------------------------------------------------
+def help_text(capsys, *argv: str) -> str:
+    with pytest.raises(SystemExit) as info:
+        cli.main([*argv, "--help"])
+    assert info.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_help_says_what_the_tool_does_and_lists_only_user_commands(capsys):
+    text = help_text(capsys)
+    assert text.startswith("usage: autograder [-h] [--version] COMMAND ...")
+    assert "Grade the course's assignments" in text and "module" not in text
+    listed = re.findall(r"^    (\S+)", text, re.MULTILINE)
+    assert listed == ["demo", "grade", "grade-batch", "check", "release", "stubs", "rubric"]
+    assert "fallback" not in text and "check-sandbox" not in text
+
+
+@pytest.mark.parametrize("command", ["grade", "grade-batch", "check", "release", "stubs", "rubric"])
+def test_command_help_names_the_assignments_and_explains_every_argument(capsys, command):
+    text = help_text(capsys, command)
+    names = ", ".join(config.assignment_names())
+    assert re.search(rf"^  ASSIGNMENT +the assignment: {names}$", text, re.MULTILINE), text
+    lines = text.split("positional arguments:\n")[1].split("\n\n")[0].splitlines()
+    helped = {line.split()[0]: (line.split(maxsplit=1)[1:] or [after])[0].strip()
+              for line, after in zip(lines, [*lines[1:], ""]) if re.match(r"  \S", line)}
+    assert "ASSIGNMENT" in helped and all(helped.values()), helped
+
+
+def test_help_shows_defaults(capsys):
+    assert "where to write results.json (default: results.json)" in help_text(capsys, "grade")
+    assert "(default: 1)" in help_text(capsys, "grade-batch")
+    assert "(default: dist)" in help_text(capsys, "release")
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"autograder {metadata.version('autograder')}\n"
