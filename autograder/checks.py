@@ -206,6 +206,7 @@ def check_frozen_case(sub: Any, target: str, case: dict) -> None:
     args, kwargs = case.get("args", []), case.get("kwargs", {})
     inputs = by_name(args, case.get("params", [])) | kwargs
     answers: list[Any] = []
+    obj = None
     try:
         if "calls" not in case:
             answers.append(func(*args, **kwargs))
@@ -221,10 +222,27 @@ def check_frozen_case(sub: Any, target: str, case: dict) -> None:
                 answers[-1]["attrs"][attr] = getattr(obj, attr)
                 assert_matches(answers[-1]["attrs"][attr], value, f"{what}: attribute {attr}")
     except GradingFailure as failure:
+        if obj is not None:
+            answers = all_answers(obj, case, answers)
         named = classic_mistake(case, answers)
         if named is None:
             raise
         raise GradingFailure(f"{failure}\n{named}") from None
+
+
+def all_answers(obj: Any, case: dict, answers: list[Any]) -> list[Any]:
+    """Every answer of a class's case, the calls after a failed one included: a mistake is
+    named only when the whole sequence matches (two mistakes may agree on the first calls).
+    An empty list when a call fails."""
+    try:
+        last = answers[-1]
+        last["attrs"] = {a: getattr(obj, a) for a in case.get("attrs", [])}
+        for call_args in case["calls"][len(answers):]:
+            answers.append({"return": obj.step(*call_args),
+                            "attrs": {a: getattr(obj, a) for a in case.get("attrs", [])}})
+    except Exception:  # the student's code failing here only means no mistake is named
+        return []
+    return answers
 
 
 def parameter_names(func: Callable[..., Any]) -> list[str]:
@@ -239,11 +257,11 @@ def by_name(args: list[Any], params: list[str]) -> dict[str, Any]:
 
 def classic_mistake(case: dict, answers: list[Any]) -> str | None:
     """The message of the classic mistake whose answers to ``case`` equal the student's
-    (every answer given so far), or None."""
+    (for a class, every call's), or None."""
     for entry in case.get("mistakes", []):
         theirs = entry["expected"]
         if "calls" in case:
-            matched = all(
+            matched = len(answers) == len(theirs) and all(
                 mistakes.same(mine["return"], their["return"])
                 and all(mistakes.same(v, their["attrs"][k]) for k, v in mine["attrs"].items())
                 for mine, their in zip(answers, theirs))

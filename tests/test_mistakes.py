@@ -103,3 +103,26 @@ def test_messages_read_as_one_sentence_and_a_hint():
     for m in CATALOGUE:
         assert re.fullmatch(r"  Classic mistake: [^\n]+\.\n  Hint: [^\n]+", m.message()), m.id
         assert Path(OPT.solutions_dir / f"{m.target.split('.')[0]}.py").is_file()
+
+
+class FakeOptimizer:
+    """A student module whose RMSProp answers every step with the next of ``returns``."""
+
+    def __init__(self, returns):
+        answers = iter(returns)
+        step = type("S", (), {"step": lambda self, *a: next(answers)})
+        self.optimizers = type("M", (), {"RMSProp": staticmethod(lambda *a, **k: step())})
+
+
+def test_a_class_is_named_only_when_every_call_matches_the_mistake():
+    case = next(c for c in VECTORS["optimizers.RMSProp"]
+                if any(m["id"] == "rmsprop_no_one_minus_decay" for m in c["mistakes"]))
+    theirs = next(m for m in case["mistakes"] if m["id"] == "rmsprop_no_one_minus_decay")
+    returns = [call["return"] for call in theirs["expected"]]
+    with pytest.raises(GradingFailure, match="Classic mistake: RMSProp without"):
+        check_frozen_case(FakeOptimizer(returns), "optimizers.RMSProp", case)
+    # the same first answer, then another one: a different mistake, never named as this one
+    other = [returns[0]] + [np.asarray(r) + 1.0 for r in returns[1:]]
+    with pytest.raises(GradingFailure) as failure:
+        check_frozen_case(FakeOptimizer(other), "optimizers.RMSProp", case)
+    assert "Classic mistake" not in str(failure.value)
