@@ -126,8 +126,8 @@ def test_step_does_not_modify_its_arguments(sub, name):
         opt.step(w, g)
         mutated = sub.last_call.get("mutated", [])
         if mutated:
-            fail(f"{name}.step modified its input in place ({', '.join(mutated)}); "
-                 "return a new array instead of using -= on w")
+            fail(f"{name}.step modified its input in place ({', '.join(mutated)})\n"
+                 f"{MISTAKES['adam_in_place']}")
 
 
 @grades("optimizers.gd_step", weight=3)
