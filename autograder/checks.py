@@ -123,6 +123,18 @@ def assert_close(
     fail("\n".join(lines))
 
 
+def assert_unchanged(sub: Any, what: str, arguments: str = "its input",
+                     hint: str = "work on a copy or build a new array", mistake: str = "") -> None:
+    """Usage: ``assert_unchanged(sub, "mse_loss")`` right after a call of the student's code:
+    fail when that call modified an array argument in place (the grader sees it in shared
+    memory; the student's process is not asked). ``mistake``: a classic mistake's message."""
+    __tracebackhide__ = True
+    mutated = sub.last_call.get("mutated", [])
+    if mutated:
+        fail(f"{what} modified {arguments} in place ({', '.join(mutated)})"
+             + (f"; {hint}" if hint else "") + (f"\n{mistake}" if mistake else ""))
+
+
 @contextlib.contextmanager
 def expect_error(error: type[BaseException], what: str) -> Iterator[None]:
     """Fail unless the student's code raises ``error`` (or a subclass) inside the block."""

@@ -19,6 +19,7 @@ import json
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -49,6 +50,19 @@ UNSHIPPED_WEIGHTS = "tests/unshipped_weights.json"  # in a student copy: the hid
 def grades(target: str, weight: float = 1.0) -> pytest.MarkDecorator:
     """Usage: ``@grades("optimizers.Adam", weight=2)``: the test earns part of Adam's points."""
     return pytest.mark.grades(target, weight=weight)
+
+
+def each(module: str, cases: Iterable[Any], argnames: str = "name",
+         weight: float = 1.0) -> pytest.MarkDecorator:
+    """Usage: ``@each("optimizers", ["Adam", "Momentum"], weight=3)``: the test runs once per
+    name (passed as ``name``, shown as the test's id), each run grading ``optimizers.<name>``.
+    A case may be a tuple that starts with the name: ``@each("optimizers", CASES, "name, lr")``."""
+    params = []
+    for case in cases:
+        values = case if isinstance(case, tuple) else (case,)
+        params.append(pytest.param(*values, marks=grades(f"{module}.{values[0]}", weight=weight),
+                                   id=str(values[0])))
+    return pytest.mark.parametrize(argnames, params)
 
 
 def graded_name(item: pytest.Item) -> tuple[str, float]:

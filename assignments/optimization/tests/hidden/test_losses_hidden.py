@@ -2,24 +2,23 @@
 included (zeros, 1-element and 2-D arrays, +-1000 logits, p at 0 and 1, lists)."""
 
 import numpy as np
-import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from autograder import strategies as S
-from autograder.checks import assert_close, by_name, classic_mistakes, fail, parameter_names
-from autograder.plugin import grades
+from autograder.authoring import (
+    S,
+    assert_close,
+    assert_unchanged,
+    by_name,
+    classic_mistakes,
+    each,
+    grades,
+    parameter_names,
+)
 
 MISTAKES = classic_mistakes(__file__)
 
 BATCHES = st.tuples(st.integers(1, 5), st.integers(2, 5))
-
-
-def unchanged(sub, what):
-    mutated = sub.last_call.get("mutated", [])
-    if mutated:
-        fail(f"{what} modified its input in place ({', '.join(mutated)}); "
-             "work on a copy or build a new array")
 
 
 def with_zeros(pair):
@@ -36,7 +35,7 @@ def test_l1_loss(sub, ref, pair):
     """l1_loss matches the reference"""
     y_hat, y = pair
     got = sub.losses.l1_loss(y_hat, y)
-    unchanged(sub, "l1_loss")
+    assert_unchanged(sub, "l1_loss")
     assert_close(got, ref.losses.l1_loss(y_hat, y), "l1_loss", {"y_hat": y_hat, "y": y},
                  mistakes={MISTAKES["l1_sum"]: np.sum(np.abs(y_hat - y))})
 
@@ -47,7 +46,7 @@ def test_l1_loss_grad(sub, ref, pair):
     """l1_loss_grad matches the reference, with sign(0) == 0"""
     y_hat, y = pair
     got = sub.losses.l1_loss_grad(y_hat, y)
-    unchanged(sub, "l1_loss_grad")
+    assert_unchanged(sub, "l1_loss_grad")
     assert_close(got, ref.losses.l1_loss_grad(y_hat, y), "l1_loss_grad",
                  {"y_hat": y_hat, "y": y},
                  mistakes={MISTAKES["l1_grad_no_n"]: np.sign(y_hat - y),
@@ -60,7 +59,7 @@ def test_mse_loss(sub, ref, pair):
     """mse_loss matches the reference"""
     y_hat, y = pair
     got = sub.losses.mse_loss(y_hat, y)
-    unchanged(sub, "mse_loss")
+    assert_unchanged(sub, "mse_loss")
     assert_close(got, ref.losses.mse_loss(y_hat, y), "mse_loss", {"y_hat": y_hat, "y": y},
                  mistakes={MISTAKES["mse_sum"]: np.sum((y_hat - y) ** 2)})
 
@@ -71,7 +70,7 @@ def test_mse_loss_grad(sub, ref, pair):
     """mse_loss_grad matches the reference"""
     y_hat, y = pair
     got = sub.losses.mse_loss_grad(y_hat, y)
-    unchanged(sub, "mse_loss_grad")
+    assert_unchanged(sub, "mse_loss_grad")
     assert_close(got, ref.losses.mse_loss_grad(y_hat, y), "mse_loss_grad",
                  {"y_hat": y_hat, "y": y},
                  mistakes={MISTAKES["mse_grad_no_2"]: (y_hat - y) / y.size,
@@ -85,7 +84,7 @@ def test_mse_loss_grad(sub, ref, pair):
 def test_sigmoid(sub, ref, z):
     """sigmoid matches the reference on [-1000, 1000]"""
     got = sub.losses.sigmoid(z)
-    unchanged(sub, "sigmoid")
+    assert_unchanged(sub, "sigmoid")
     assert_close(got, ref.losses.sigmoid(z), "sigmoid", {"z": z}, atol=1e-12)
 
 
@@ -106,7 +105,7 @@ def test_binary_cross_entropy(sub, ref, pair):
     """binary_cross_entropy matches the reference, p at exactly 0 and 1 included"""
     p, y = pair
     got = sub.losses.binary_cross_entropy(p, y)
-    unchanged(sub, "binary_cross_entropy")
+    assert_unchanged(sub, "binary_cross_entropy")
     q = np.clip(p, 1e-12, 1 - 1e-12)
     assert_close(got, ref.losses.binary_cross_entropy(p, y), "binary_cross_entropy",
                  {"p": p, "y": y},
@@ -129,7 +128,7 @@ def test_binary_cross_entropy_grad(sub, ref, pair):
     """binary_cross_entropy_grad matches the reference, p at exactly 0 and 1 included"""
     p, y = pair
     got = sub.losses.binary_cross_entropy_grad(p, y)
-    unchanged(sub, "binary_cross_entropy_grad")
+    assert_unchanged(sub, "binary_cross_entropy_grad")
     q = np.clip(p, 1e-12, 1 - 1e-12)
     assert_close(got, ref.losses.binary_cross_entropy_grad(p, y), "binary_cross_entropy_grad",
                  {"p": p, "y": y}, mistakes={MISTAKES["bce_grad_no_n"]: (q - y) / (q * (1 - q))})
@@ -142,7 +141,7 @@ def test_binary_cross_entropy_grad(sub, ref, pair):
 def test_softmax(sub, ref, z):
     """softmax matches the reference along the last axis, logits of +-1000 included"""
     got = sub.losses.softmax(z)
-    unchanged(sub, "softmax")
+    assert_unchanged(sub, "softmax")
     e = np.exp(z - z.max(axis=0, keepdims=True))
     assert_close(got, ref.losses.softmax(z), "softmax", {"z": z}, atol=1e-12,
                  mistakes={MISTAKES["softmax_axis0"]: e / e.sum(axis=0)})
@@ -155,7 +154,7 @@ def test_cross_entropy(sub, ref, pair):
     p, y = pair
     p = np.where(p < 0.1, 0.0, p)
     got = sub.losses.cross_entropy(p, y)
-    unchanged(sub, "cross_entropy")
+    assert_unchanged(sub, "cross_entropy")
     per_element = -y * np.log(np.clip(p, 1e-12, 1))
     assert_close(got, ref.losses.cross_entropy(p, y), "cross_entropy", {"p": p, "y": y},
                  mistakes={MISTAKES["ce_mean_all"]:
@@ -169,7 +168,7 @@ def test_softmax_cross_entropy(sub, ref, pair):
     """softmax_cross_entropy matches the reference on moderate logits"""
     z, y = pair
     got = sub.losses.softmax_cross_entropy(z, y)
-    unchanged(sub, "softmax_cross_entropy")
+    assert_unchanged(sub, "softmax_cross_entropy")
     assert_close(got, ref.losses.softmax_cross_entropy(z, y), "softmax_cross_entropy",
                  {"z": z, "y": y})
 
@@ -191,7 +190,7 @@ def test_softmax_cross_entropy_grad(sub, ref, pair):
     """softmax_cross_entropy_grad matches the reference"""
     z, y = pair
     got = sub.losses.softmax_cross_entropy_grad(z, y)
-    unchanged(sub, "softmax_cross_entropy_grad")
+    assert_unchanged(sub, "softmax_cross_entropy_grad")
     want = ref.losses.softmax_cross_entropy_grad(z, y)
     assert_close(got, want, "softmax_cross_entropy_grad", {"z": z, "y": y}, atol=1e-12,
                  mistakes={MISTAKES["sce_grad_size"]: want / z.shape[1],
@@ -199,25 +198,23 @@ def test_softmax_cross_entropy_grad(sub, ref, pair):
 
 
 LIST_CASES = [
-    ("losses.l1_loss", ([0.5, 2.0], [1.0, 1.0])),
-    ("losses.l1_loss_grad", ([0.5, 2.0], [1.0, 1.0])),
-    ("losses.mse_loss_grad", ([0.5, 2.0], [1.0, 1.0])),
-    ("losses.sigmoid", ([0.5, -2.0],)),
-    ("losses.binary_cross_entropy", ([0.25, 0.5], [0.0, 1.0])),
-    ("losses.binary_cross_entropy_grad", ([0.25, 0.5], [0.0, 1.0])),
-    ("losses.softmax", ([[0.5, -2.0, 1.0]],)),
-    ("losses.cross_entropy", ([[0.25, 0.75]], [[0.0, 1.0]])),
-    ("losses.softmax_cross_entropy", ([[0.5, -2.0]], [[0.0, 1.0]])),
-    ("losses.softmax_cross_entropy_grad", ([[0.5, -2.0]], [[0.0, 1.0]])),
+    ("l1_loss", ([0.5, 2.0], [1.0, 1.0])),
+    ("l1_loss_grad", ([0.5, 2.0], [1.0, 1.0])),
+    ("mse_loss_grad", ([0.5, 2.0], [1.0, 1.0])),
+    ("sigmoid", ([0.5, -2.0],)),
+    ("binary_cross_entropy", ([0.25, 0.5], [0.0, 1.0])),
+    ("binary_cross_entropy_grad", ([0.25, 0.5], [0.0, 1.0])),
+    ("softmax", ([[0.5, -2.0, 1.0]],)),
+    ("cross_entropy", ([[0.25, 0.75]], [[0.0, 1.0]])),
+    ("softmax_cross_entropy", ([[0.5, -2.0]], [[0.0, 1.0]])),
+    ("softmax_cross_entropy_grad", ([[0.5, -2.0]], [[0.0, 1.0]])),
 ]
 
 
-@pytest.mark.parametrize(("target", "args"), [
-    pytest.param(t, a, marks=grades(t), id=t) for t, a in LIST_CASES])
-def test_accepts_lists(sub, ref, target, args):
+@each("losses", LIST_CASES, "name, args")
+def test_accepts_lists(sub, ref, name, args):
     """accepts Python lists as well as arrays"""
-    module, name = target.split(".")
-    got = getattr(getattr(sub, module), name)(*args)
-    want = getattr(getattr(ref, module), name)(*args)
-    params = parameter_names(getattr(getattr(ref, module), name))
+    got = getattr(sub.losses, name)(*args)
+    want = getattr(ref.losses, name)(*args)
+    params = parameter_names(getattr(ref.losses, name))
     assert_close(got, want, name, by_name(list(args), params))

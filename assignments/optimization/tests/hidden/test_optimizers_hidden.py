@@ -3,13 +3,20 @@ reference, with defaults, a learning rate changed between steps, two instances
 interleaved, 1-element and 2-D parameters, and inputs that must not change."""
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder import strategies as S
-from autograder.checks import as_array, assert_close, classic_mistakes, describe_call, fail
-from autograder.plugin import grades
+from autograder.authoring import (
+    S,
+    as_array,
+    assert_close,
+    assert_unchanged,
+    classic_mistakes,
+    describe_call,
+    each,
+    fail,
+    grades,
+)
 
 MISTAKES = classic_mistakes(__file__)
 
@@ -59,8 +66,7 @@ def run(sub_opt, ref_opt, name, hyper, w, grads):
         w = want
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=grades(f"optimizers.{n}", weight=3), id=n)
-                                  for n in CLASSES])
+@each("optimizers", CLASSES, weight=3)
 @given(data=st.data())
 def test_trajectory_matches_reference(sub, ref, name, data):
     """successive steps match the reference"""
@@ -70,8 +76,7 @@ def test_trajectory_matches_reference(sub, ref, name, data):
         name, hyper, w, grads)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=grades(f"optimizers.{n}"), id=n)
-                                  for n in CLASSES])
+@each("optimizers", CLASSES)
 @settings(max_examples=10)
 @given(trajectories(2, 5))
 def test_defaults_match_the_contract(sub, ref, name, case):
@@ -80,8 +85,7 @@ def test_defaults_match_the_contract(sub, ref, name, case):
     run(getattr(sub.optimizers, name)(), getattr(ref.optimizers, name)(), name, {}, w, grads)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=grades(f"optimizers.{n}"), id=n)
-                                  for n in CLASSES])
+@each("optimizers", CLASSES)
 @settings(max_examples=10)
 @given(trajectories(3, 6), S.floats(1e-3, 1))
 def test_reads_lr_at_every_step(sub, ref, name, case, new_lr):
@@ -98,8 +102,7 @@ def test_reads_lr_at_every_step(sub, ref, name, case, new_lr):
         w = want
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=grades(f"optimizers.{n}"), id=n)
-                                  for n in CLASSES])
+@each("optimizers", CLASSES)
 @settings(max_examples=10)
 @given(trajectories(2, 4), trajectories(2, 4))
 def test_instances_keep_their_own_state(sub, ref, name, case_a, case_b):
@@ -116,18 +119,14 @@ def test_instances_keep_their_own_state(sub, ref, name, case_a, case_b):
             ws[k] = want
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=grades(f"optimizers.{n}"), id=n)
-                                  for n in CLASSES])
+@each("optimizers", CLASSES)
 def test_step_does_not_modify_its_arguments(sub, name):
     """step changes neither w nor grad"""
     opt = getattr(sub.optimizers, name)(lr=0.1)
     w, g = np.array([1.0, -2.0, 3.0]), np.array([0.5, 0.5, -1.0])
     for _ in range(2):
         opt.step(w, g)
-        mutated = sub.last_call.get("mutated", [])
-        if mutated:
-            fail(f"{name}.step modified its input in place ({', '.join(mutated)})\n"
-                 f"{MISTAKES['adam_in_place']}")
+        assert_unchanged(sub, f"{name}.step", hint="", mistake=MISTAKES["adam_in_place"])
 
 
 @grades("optimizers.gd_step", weight=3)
@@ -136,8 +135,7 @@ def test_gd_step(sub, ref, pair, lr):
     """gd_step matches the reference and leaves w unchanged"""
     w, g = pair
     got = sub.optimizers.gd_step(w, g, lr)
-    if sub.last_call.get("mutated"):
-        fail("gd_step modified w in place; return w - lr * grad as a new array")
+    assert_unchanged(sub, "gd_step", "w", hint="return w - lr * grad as a new array")
     assert_close(got, ref.optimizers.gd_step(w, g, lr), "gd_step", {"w": w, "grad": g, "lr": lr},
                  mistakes={MISTAKES["gd_ascent"]: w + lr * g})
 
@@ -161,8 +159,7 @@ def test_minimize_matches_reference(sub, ref, w0, tol, max_steps, lr):
     a = np.linspace(1.0, 2.0, w0.size)
     w, n = sub.optimizers.minimize(Quadratic(a), w0, ref.optimizers.GradientDescent(lr=lr),
                                    tol=tol, max_steps=max_steps)
-    if sub.last_call.get("mutated"):
-        fail("minimize modified w0 in place")
+    assert_unchanged(sub, "minimize", "w0", hint="")
     want_w, want_n = ref.optimizers.minimize(Quadratic(a), w0, ref.optimizers.GradientDescent(lr=lr),
                                              tol=tol, max_steps=max_steps)
     inputs = {"w0": w0, "tol": tol, "max_steps": max_steps, "lr": lr}

@@ -5,10 +5,16 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder import strategies as S
-from autograder.checks import as_array, assert_close, classic_mistakes, fail
-from autograder.plugin import grades
-from autograder.sandbox.protocol import SeededRNG
+from autograder.authoring import (
+    S,
+    SeededRNG,
+    as_array,
+    assert_close,
+    assert_unchanged,
+    classic_mistakes,
+    fail,
+    grades,
+)
 
 MISTAKES = classic_mistakes(__file__)
 
@@ -18,8 +24,7 @@ LAM = S.floats(0, 5)
 
 def check(sub, ref, name, w, lam, mistakes=None):
     got = getattr(sub.regularization, name)(w, lam)
-    if sub.last_call.get("mutated"):
-        fail(f"{name} modified w in place")
+    assert_unchanged(sub, name, "w", hint="")
     assert_close(got, getattr(ref.regularization, name)(w, lam), name, {"w": w, "lam": lam},
                  mistakes=mistakes)
 
@@ -59,8 +64,7 @@ def test_l2_penalty_grad(sub, ref, w, lam):
 def test_dropout_mask_is_consistent(sub, ref, x, p, seed):
     """dropout: each entry is 0 or x/(1-p); the same seed gives the same mask; x is unchanged"""
     out = as_array(sub.regularization.dropout(x, p, rng=SeededRNG(seed)), "dropout")
-    if sub.last_call.get("mutated"):
-        fail("dropout modified x in place")
+    assert_unchanged(sub, "dropout", "x", hint="")
     again = as_array(sub.regularization.dropout(x, p, rng=SeededRNG(seed)), "dropout")
     inputs = {"x": x, "p": p, "rng": SeededRNG(seed)}
     if out.shape != x.shape:

@@ -5,9 +5,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder import strategies as S
-from autograder.checks import assert_close, classic_mistakes
-from autograder.plugin import grades
+from autograder.authoring import S, assert_close, classic_mistakes, grades
 
 MISTAKES = classic_mistakes(__file__)
 

@@ -7,9 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder import strategies as S
-from autograder.checks import as_array, assert_close, assert_matches, classic_mistakes, expect_error, fail
-from autograder.plugin import grades
+from autograder.authoring import (
+    S,
+    as_array,
+    assert_close,
+    assert_matches,
+    classic_mistakes,
+    expect_error,
+    fail,
+    grades,
+)
 
 MISTAKES = classic_mistakes(__file__)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.checks import check_frozen_case, frozen_cases
+from autograder.authoring import check_frozen_case, frozen_cases
 
 
 @pytest.mark.parametrize(("target", "case"), frozen_cases(Path(__file__).with_name("vectors.json")))

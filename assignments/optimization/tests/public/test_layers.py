@@ -5,9 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder import strategies as S
-from autograder.checks import assert_close, fail, numeric_gradient
-from autograder.plugin import grades
+from autograder.authoring import S, assert_close, fail, grades, numeric_gradient
 
 
 def forward(x, W, b):

@@ -6,9 +6,7 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from autograder import strategies as S
-from autograder.checks import as_array, as_float, assert_close, fail, numeric_gradient
-from autograder.plugin import grades
+from autograder.authoring import S, as_array, as_float, assert_close, fail, grades, numeric_gradient
 
 FEW = settings(max_examples=8)
 

@@ -2,10 +2,8 @@
 makes progress on the Rosenbrock function; minimize follows the lecture's loop."""
 
 import numpy as np
-import pytest
 
-from autograder.checks import as_array, assert_close, describe_call, fail
-from autograder.plugin import grades
+from autograder.authoring import as_array, assert_close, describe_call, each, fail, grades
 
 A = np.array([1.0, 10.0])  # f(w) = 0.5 * sum(A * w**2): a convex, badly scaled bowl
 W0 = np.array([3.0, -2.0])
@@ -41,9 +39,7 @@ ROSENBROCK = [
 ]
 
 
-@pytest.mark.parametrize(("name", "hyper", "steps", "tol"),
-                         [pytest.param(*case, marks=grades(f"optimizers.{case[0]}"), id=case[0])
-                          for case in QUADRATIC])
+@each("optimizers", QUADRATIC, "name, hyper, steps, tol")
 def test_converges_on_quadratic(sub, name, hyper, steps, tol):
     """converges to the minimum of a convex quadratic"""
     opt = getattr(sub.optimizers, name)(**hyper)
@@ -58,9 +54,7 @@ def test_converges_on_quadratic(sub, name, hyper, steps, tol):
          f"the closest it came to the minimum (0, 0) was {best:.3g}; it should reach {tol}.")
 
 
-@pytest.mark.parametrize(("name", "hyper", "steps", "tol"),
-                         [pytest.param(*case, marks=grades(f"optimizers.{case[0]}"), id=case[0])
-                          for case in ROSENBROCK])
+@each("optimizers", ROSENBROCK, "name, hyper, steps, tol")
 def test_makes_progress_on_rosenbrock(sub, name, hyper, steps, tol):
     """reduces the Rosenbrock function from (-1, 1)"""
     opt = getattr(sub.optimizers, name)(**hyper)

@@ -8,10 +8,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from autograder import strategies as S
-from autograder.checks import as_array, assert_close, classic_mistakes, expect_error, fail, numeric_gradient
-from autograder.plugin import grades
-from autograder.sandbox.protocol import SeededRNG
+from autograder.authoring import (
+    S,
+    SeededRNG,
+    as_array,
+    assert_close,
+    classic_mistakes,
+    expect_error,
+    fail,
+    grades,
+    numeric_gradient,
+)
 
 MISTAKES = classic_mistakes(__file__)
 

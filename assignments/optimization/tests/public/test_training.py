@@ -4,8 +4,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.checks import as_array, classic_mistakes, expect_error, fail
-from autograder.plugin import grades
+from autograder.authoring import as_array, classic_mistakes, expect_error, fail, grades
 
 MISTAKES = classic_mistakes(__file__)
 
