@@ -23,7 +23,7 @@ from autograder.sandbox.limits import Allowlist, Limits
 HOME = Path(os.environ.get("AUTOGRADER_HOME", Path(__file__).resolve().parent.parent))
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 KINDS = ("programming", "written")
-AUTO_CHECKS = ("answered", "length", "names_song")
+AUTO_CHECKS = ("answered", "length", "mentions_any")  # a written rubric's automatic checks
 
 
 class ConfigError(Exception):
@@ -41,13 +41,17 @@ class LatePolicy:
 
 @dataclass(frozen=True)
 class RubricItem:
-    """One rubric line: scored by the autograder (``auto``) or by a person (``manual``)."""
+    """One rubric line: scored by the autograder (``auto``, with its ``check``) or by a
+    person (``manual``). A ``mentions_any`` check passes when the answer mentions one of
+    its ``terms``, and otherwise says ``message``."""
 
     id: str
     points: float
     description: str
     kind: str
     check: str | None = None
+    terms: tuple[str, ...] = ()
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,6 @@ class Assignment:
     grader_objects: Allowlist = field(default_factory=Allowlist)
     sentences: tuple[int, int] = (10, 20)
     questions: tuple[Question, ...] = ()
-    songs: tuple[str, ...] = ()
 
     @property
     def tests_dir(self) -> Path:
@@ -156,7 +159,7 @@ def parse(name: str, root: Path, data: Any) -> Assignment:
     data = _mapping(data, where)
     _keys(data, where, required={"title", "kind", "files", "due", "timezone"},
           optional={"points", "total_points", "visibility", "late_policy", "limits",
-                    "grader_objects", "sentences", "questions", "songs"})
+                    "grader_objects", "sentences", "questions"})
     kind = _choice(data["kind"], KINDS, f"{where}: kind")
     files = tuple(str(f) for f in _list(data["files"], f"{where}: files"))
     common = {
@@ -237,16 +240,31 @@ def _written(data: dict, where: str) -> dict[str, Any]:
             _keys(item, iwhere, required={"id", "points", "description", "kind"},
                   optional={"check"})
             kind = _choice(item["kind"], ("auto", "manual"), f"{iwhere}: kind")
-            check = item.get("check")
-            if kind == "auto":
-                check = _choice(check, AUTO_CHECKS, f"{iwhere}: check")
+            check = _check(item.get("check"), f"{iwhere}: check") if kind == "auto" else {}
             items.append(RubricItem(str(item["id"]), _number(item["points"], f"{iwhere}: points"),
-                                    str(item["description"]).strip(), kind, check))
+                                    str(item["description"]).strip(), kind, **check))
         questions.append(Question(str(q["id"]), str(q["heading"]).strip(),
                                   str(q.get("guidance", "")).strip(), tuple(items)))
     return {"questions": tuple(questions),
-            "sentences": (int(bounds["min"]), int(bounds["max"])),
-            "songs": tuple(str(s) for s in _list(data.get("songs", []), f"{where}: songs"))}
+            "sentences": (int(bounds["min"]), int(bounds["max"]))}
+
+
+def _check(data: Any, where: str) -> dict[str, Any]:
+    """An automatic rubric check: ``answered``, ``length``, or a mapping
+    ``{mentions_any: [terms], message: "what to say when none is mentioned"}``."""
+    if not isinstance(data, dict):
+        check = _choice(data, AUTO_CHECKS, where)
+        if check == "mentions_any":
+            raise ConfigError(f"{where}: mentions_any needs its terms: "
+                              "{mentions_any: [term, ...], message: ...}")
+        return {"check": check}
+    _keys(data, where, required={"mentions_any"}, optional={"message"})
+    terms = tuple(str(t) for t in _list(data["mentions_any"], f"{where}: mentions_any"))
+    if not terms:
+        raise ConfigError(f"{where}: mentions_any: give at least one term")
+    examples = ", ".join(f"'{t}'" for t in terms[:4]) + (", ..." if len(terms) > 4 else "")
+    message = str(data.get("message", f"Mention one of {examples}.")).strip()
+    return {"check": "mentions_any", "terms": terms, "message": message}
 
 
 def _due(value: Any, timezone: Any, where: str) -> dt.datetime:

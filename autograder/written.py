@@ -22,7 +22,7 @@ from pathlib import Path
 import pysbd
 from rapidfuzz.distance import Levenshtein
 
-from autograder.config import Assignment, Question
+from autograder.config import Assignment, Question, RubricItem
 from autograder.locate import candidates, locate
 from autograder.results import Row
 
@@ -46,6 +46,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 _END = re.compile(r"[.!?]")
 _NUMBER = re.compile(r"^\s*(?:q(?:uestion)?\s*)?(\d{1,2})\s*(?:[.):\-–—]|\s|$)", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+")  # runs of letters and digits: punctuation and spacing drop out
+_COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 _NOT_TEXT = {".pdf": "a PDF", ".doc": "a Word document", ".pages": "a Pages document",
              ".odt": "an OpenDocument file", ".rtf": "an RTF file"}
 
@@ -145,7 +146,8 @@ def read_submission(assignment: Assignment, submission: Path) -> tuple[str, list
             detail = (f"You uploaded {', '.join(others)}, which the autograder cannot read. "
                       if others else found.missing[Path(name).stem] + " ")
             return "", notes + [detail + f"Paste your answers into {name} from the template "
-                                        "(plain text under the three headings) and resubmit."]
+                                        f"(plain text under {the_headings(len(assignment.questions))})"
+                                        " and resubmit."]
     raw = path.read_bytes()
     if raw[:5] == b"%PDF-" or raw[:2] == b"PK":
         return "", notes + [f"{path.name} is a PDF or Word file renamed to .md; submit plain "
@@ -192,6 +194,7 @@ def docx_text(path: Path) -> str:
 def split_answers(text: str, questions: tuple[Question, ...]) -> tuple[dict[str, Answer], list[str]]:
     """Each question's answer (the text under its heading) and notes on the layout."""
     answers = {q.id: Answer() for q in questions}
+    numbers = {q.id: number for number, q in enumerate(questions, start=1)}
     notes: list[str] = []
     lines = text.split("\n")
     headings = [(i, m.group(2)) for i, line in enumerate(lines) if (m := _HEADING.match(line))]
@@ -204,8 +207,8 @@ def split_answers(text: str, questions: tuple[Question, ...]) -> tuple[dict[str,
         else:
             if text.strip():
                 notes.append("no question headings were found, so no answer could be matched "
-                             "to a question. Keep the three headings from the template and write "
-                             "each answer under its own heading.")
+                             f"to a question. Keep {the_headings(len(questions))} from the template "
+                             "and write each answer under its own heading.")
             return answers, notes
     current, seen = None, set()
     for index, line in enumerate(lines):
@@ -213,8 +216,8 @@ def split_answers(text: str, questions: tuple[Question, ...]) -> tuple[dict[str,
         if hit != "none":
             if hit is not None:
                 if hit in seen:
-                    notes.append(f"the heading of question {hit[1:]} appears twice; both parts "
-                                 "were read as its answer")
+                    notes.append(f"the heading of question {numbers[hit]} appears twice; both "
+                                 "parts were read as its answer")
                 current = hit
                 seen.add(hit)
             continue
@@ -239,13 +242,20 @@ def match_question(title: str, questions: tuple[Question, ...]) -> str | None:
     return best[1] if best[0] >= 0.6 else None
 
 
-def names_song(text: str, songs: tuple[str, ...]) -> tuple[str, str] | None:
-    """The first finalist song or team named in ``text``, read as a reader would:
-    accents, case, spacing and punctuation ignored, and a small typo accepted in a
-    long title (see :func:`typos_allowed`). Returns (title, the words as written)."""
+def the_headings(count: int) -> str:
+    """How the template's headings are called: "the three headings" ("the heading" for one)."""
+    if count == 1:
+        return "the heading"
+    return f"the {_COUNTS[count] if count < len(_COUNTS) else count} headings"
+
+
+def mentions_any(text: str, terms: tuple[str, ...]) -> tuple[str, str] | None:
+    """The first of ``terms`` (titles, names) that ``text`` mentions, read as a reader
+    would: accents, case, spacing and punctuation ignored, and a small typo accepted in a
+    long term (see :func:`typos_allowed`). Returns (the term, the words as written)."""
     words = [(match.group(), fold(match.group())) for match in _WORD.finditer(text)]
-    for song in songs:
-        target, size = squash(song), len(_WORD.findall(song))
+    for term in terms:
+        target, size = squash(term), len(_WORD.findall(term))
         allowed = typos_allowed(target)
         best: tuple[int, str] | None = None
         for width in (size, size + 1, size - 1):
@@ -258,7 +268,7 @@ def names_song(text: str, songs: tuple[str, ...]) -> tuple[str, str] | None:
                 if distance <= allowed and (best is None or distance < best[0]):
                     best = (distance, " ".join(raw for raw, _ in window))
         if best is not None:
-            return song, best[1]
+            return term, best[1]
     return None
 
 
@@ -312,13 +322,13 @@ def grade(assignment: Assignment, submission: Path) -> tuple[list[Row], str]:
     for number, q in enumerate(assignment.questions, start=1):
         answer = answers[q.id]
         tag = f"{assignment.name}.{q.id}"
-        hint = overflow_hint(q, answers, high)
+        hint = overflow_hint(q, assignment.questions, answers, high)
         for item in q.rubric:
             name = f"Q{number} {item.description}"
             if item.kind == "manual":
                 pending.append(f"- {name} ({item.points:g} point{'s' * (item.points != 1)})")
                 continue
-            passed, output, extra = auto_check(item.check, answer, assignment, (low, high), hint)
+            passed, output, extra = auto_check(item, answer, (low, high), hint)
             rows.append(Row(name, item.points if passed else 0.0, item.points, [tag],
                             output=output, extra_data=extra))
     auto = sum(r.max_score for r in rows)
@@ -329,37 +339,39 @@ def grade(assignment: Assignment, submission: Path) -> tuple[list[Row], str]:
     return rows, "\n".join([summary, *pending])
 
 
-def auto_check(check: str | None, answer: Answer, assignment: Assignment,
-               bounds: tuple[int, int], hint: str) -> tuple[bool, str, dict]:
+def auto_check(item: RubricItem, answer: Answer, bounds: tuple[int, int],
+               hint: str) -> tuple[bool, str, dict]:
     """(passed, message, extra_data) of one automatic rubric item."""
     low, high = bounds
     missing = "; ".join(answer.notes) or "no text was found under the heading"
-    if check == "answered":
+    if item.check == "answered":
         if answer.answered:
             return True, f"Answered ({answer.sentences} sentences).", {}
         return False, f"No answer found: {missing}.{hint}", {}
-    if check == "length":
+    if item.check == "length":
         extra = {"sentences": answer.sentences, "min": low, "max": high}
         message = f"{answer.sentences} sentences; the answer should have {low} to {high}."
         if answer.notes:
             message += f" Note: {'; '.join(answer.notes)}."
         passed = low <= answer.sentences <= high
         return passed, message + ("" if passed else hint), extra
-    named = names_song(answer.text, assignment.songs)
+    named = mentions_any(answer.text, item.terms)  # the only other check: mentions_any
     if named:
-        song, written = named
-        read = "" if squash(written) == squash(song) else f" (read '{written}' as '{song}')"
-        return True, f"Names '{song}'{read}.", {}
-    examples = ", ".join(f"'{s}'" for s in assignment.songs[:4])
-    return False, f"Name the finalist song you chose (for example {examples}).", {}
+        term, written = named
+        read = "" if squash(written) == squash(term) else f" (read '{written}' as '{term}')"
+        return True, f"Names '{term}'{read}.", {}
+    return False, item.message, {}
 
 
-def overflow_hint(question: Question, answers: dict[str, Answer], high: int) -> str:
+def overflow_hint(question: Question, questions: tuple[Question, ...],
+                  answers: dict[str, Answer], high: int) -> str:
     """A hint when this answer is empty while another is far too long."""
     if answers[question.id].answered:
         return ""
-    long = [qid for qid, a in answers.items() if a.sentences > high]
+    long = [(number, answers[q.id].sentences) for number, q in enumerate(questions, start=1)
+            if answers[q.id].sentences > high]
     if not long:
         return ""
-    return (f" Question {long[0][1:]}'s section has {answers[long[0]].sentences} sentences: "
+    number, count = long[0]
+    return (f" Question {number}'s section has {count} sentences: "
             "did this answer end up under another heading?")

@@ -23,6 +23,8 @@ EXEMPLAR = (ROOT / "solutions/song_contest/responses.md").read_text()
 FIXTURES = ROOT / "tests" / "fixtures" / "gradescope"
 ON_TIME = json.loads((FIXTURES / "on_time.json").read_text())
 MANUAL = rubric.manual_items(SONG)  # column -> points; 23 in all
+FINALISTS = next(item.terms for q in SONG.questions for item in q.rubric
+                 if item.check == "mentions_any")  # the rubric's check, in assignment.yaml
 
 
 def metadata(created_at, due_date="2024-09-20T23:59:00-04:00", extension=None):
@@ -174,7 +176,7 @@ def test_no_disagreement_when_the_dates_agree_and_yaml_without_metadata_dates():
     ("Do AI's Dream", "Do AIs Dream?"),
 ])
 def test_a_finalist_is_named_as_a_reader_would_read_it(text, song):
-    named = written.names_song(text, SONG.songs)
+    named = written.mentions_any(text, FINALISTS)
     assert named is not None and named[0] == song
 
 
@@ -185,10 +187,10 @@ def test_a_finalist_is_named_as_a_reader_would_read_it(text, song):
     "",
 ])
 def test_no_finalist_is_credited_when_none_is_named(text):
-    assert written.names_song(text, SONG.songs) is None
+    assert written.mentions_any(text, FINALISTS) is None
 
 
-def test_the_names_song_row_says_how_the_title_was_read(tmp_path):
+def test_the_mentions_any_row_says_how_the_title_was_read(tmp_path):
     folder = tmp_path / "submission"
     folder.mkdir()
     (folder / "responses.md").write_text(EXEMPLAR.replace("Sudamérica", "Sudamerca"))
