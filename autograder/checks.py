@@ -155,9 +155,9 @@ def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
     x = np.asarray(x, dtype=np.float64)
     grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
-        step = np.zeros_like(x)
-        step[index] = h
-        grad[index] = (f(x + step) - f(x - step)) / (2 * h)
+        shift = np.zeros_like(x)
+        shift[index] = h
+        grad[index] = (f(x + shift) - f(x - shift)) / (2 * h)
     return grad
 
 
@@ -226,10 +226,10 @@ def check_frozen_case(sub: Any, target: str, case: dict) -> None:
             return
         obj = func(*args, **kwargs)
         for i, (call_args, want) in enumerate(zip(case["calls"], case["expected"])):
-            what = f"{describe_call(name, inputs)}.step, call {i + 1}"
-            step_inputs = by_name(call_args, case.get("step_params", []))
-            answers.append({"return": obj.step(*call_args), "attrs": {}})
-            assert_matches(answers[-1]["return"], want["return"], what, step_inputs)
+            what = f"{describe_call(name, inputs)}.{case['method']}, call {i + 1}"
+            call_inputs = by_name(call_args, case.get("method_params", []))
+            answers.append({"return": getattr(obj, case["method"])(*call_args), "attrs": {}})
+            assert_matches(answers[-1]["return"], want["return"], what, call_inputs)
             for attr, value in want.get("attrs", {}).items():
                 answers[-1]["attrs"][attr] = getattr(obj, attr)
                 assert_matches(answers[-1]["attrs"][attr], value, f"{what}: attribute {attr}")
@@ -250,7 +250,7 @@ def all_answers(obj: Any, case: dict, answers: list[Any]) -> list[Any]:
         last = answers[-1]
         last["attrs"] = {a: getattr(obj, a) for a in case.get("attrs", [])}
         for call_args in case["calls"][len(answers):]:
-            answers.append({"return": obj.step(*call_args),
+            answers.append({"return": getattr(obj, case["method"])(*call_args),
                             "attrs": {a: getattr(obj, a) for a in case.get("attrs", [])}})
     except Exception:  # the student's code failing here only means no mistake is named
         return []

@@ -98,12 +98,13 @@ def write_template(assignment: config.Assignment) -> list[Path]:
 def freeze_vectors(assignment: config.Assignment, cases: dict[str, list[dict]]) -> dict:
     """Run the reference on every case of ``vectors.yaml``; return the encoded answers.
 
-    A case is ``{args, kwargs}`` for a function, plus ``calls`` (the argument lists
-    of successive ``step`` calls) and ``attrs`` (attributes to record after each
-    call) for a class. Lists of numbers become float arrays unless ``lists: true``.
+    A case is ``{args, kwargs}`` for a function; for a class, the constructor's
+    ``{args, kwargs}`` plus ``method`` (the name of the method to call), ``calls`` (the
+    argument lists of its successive calls) and ``attrs`` (attributes to record after
+    each call). Lists of numbers become float arrays unless ``lists: true``.
     Each case also carries, under ``mistakes``, the answers of the classic mistakes
     (``mistakes.yaml``) that answer it differently from the reference, always the same;
-    and its call's parameter names (``params``; ``step_params`` for the ``step`` calls),
+    and its call's parameter names (``params``; ``method_params`` for the method's calls),
     so that messages name the arguments as the contract does.
     """
     reference = load_reference(assignment)
@@ -122,10 +123,12 @@ def freeze_vectors(assignment: config.Assignment, cases: dict[str, list[dict]]) 
                 "args": [_input(a, arrays) for a in case.get("args", [])],
                 "kwargs": {k: _input(v, arrays) for k, v in case.get("kwargs", {}).items()},
                 "params": checks.parameter_names(func)}
-            if "calls" in case:
+            if "calls" in case or "method" in case:
+                entry["method"] = _method(func, case, target)
                 entry["calls"] = [[_input(a, arrays) for a in call] for call in case["calls"]]
                 entry["attrs"] = case.get("attrs", [])
-                entry["step_params"] = checks.parameter_names(func.step)[1:]  # without self
+                entry["method_params"] = checks.parameter_names(  # without self
+                    getattr(func, entry["method"]))[1:]
             entry["expected"] = answer(func, entry)
             entry["mistakes"] = []
             for mistake, wrong in variants:
@@ -142,7 +145,7 @@ def freeze_vectors(assignment: config.Assignment, cases: dict[str, list[dict]]) 
 
 def answer(func: Any, case: dict) -> Any:
     """What ``func`` answers to a frozen case (on copies of its inputs): its return value,
-    or for a class, each ``step`` call's return value and the ``attrs`` after it."""
+    or for a class, each method call's return value and the ``attrs`` after it."""
     args, kwargs = copy.deepcopy(case["args"]), copy.deepcopy(case["kwargs"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -150,9 +153,21 @@ def answer(func: Any, case: dict) -> Any:
             result = func(*args, **kwargs)
             return list(result) if isinstance(result, Iterator) else result  # a generator
         obj = func(*args, **kwargs)
-        return [{"return": obj.step(*copy.deepcopy(call)),
+        return [{"return": getattr(obj, case["method"])(*copy.deepcopy(call)),
                  "attrs": {a: getattr(obj, a) for a in case.get("attrs", [])}}
                 for call in case["calls"]]
+
+
+def _method(cls: Any, case: dict, target: str) -> str:
+    """The method a class's case calls (``method``, with its ``calls``), checked."""
+    method = case.get("method")
+    if not isinstance(method, str) or "calls" not in case:
+        raise config.ConfigError(f"vectors.yaml: {target}: a case of method calls needs both "
+                                 "'method' (the name of the method) and 'calls' (its arguments, "
+                                 "one list per call)")
+    if method.startswith("_") or not callable(getattr(cls, method, None)):
+        raise config.ConfigError(f"vectors.yaml: {target}: the reference has no method {method!r}")
+    return method
 
 
 def _input(value: Any, arrays: bool) -> Any:
