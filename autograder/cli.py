@@ -58,17 +58,30 @@ def cmd_release(args: argparse.Namespace) -> int:
     from autograder import packaging, validate
 
     assignment = config.load(args.assignment)
-    validate.check(assignment)
+    report = validate.check(assignment)
+    for finding in report.findings:
+        say(finding, file=sys.stderr)
+    if report.errors:
+        raise config.ConfigError(f"{assignment.name}: {report.tally()}, listed above; nothing "
+                                 "was built")
     for path in packaging.build_release(assignment, Path(args.out)):
         say(f"built {path}")
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Check that the tests grade exactly the names in points, and the declared total."""
+    """Say what a graded name is missing (solution, stub, frozen vector, tests), and check
+    that the tests grade exactly the names in points and the declared total."""
     from autograder import validate
 
-    say(validate.check(config.load(args.assignment)))
+    report = validate.check(config.load(args.assignment))
+    for finding in report.findings:
+        say(finding)
+    if report.errors:
+        say(f"autograder: error: {args.assignment}: {report.tally()}, listed above",
+            file=sys.stderr)
+        return 1
+    say(f"ok: {report.summary}")
     return 0
 
 
@@ -135,9 +148,9 @@ DESCRIPTION = """Grade the course's assignments: one submission, or a whole clas
 policy; check an assignment and build its student and Gradescope zips; merge the rubric's
 hand-graded scores into final grades."""
 EPILOG = """Run 'autograder COMMAND --help' for the options of a command. Exit status: 0 when
-the command did what it said; 1 when it did, but lists problems (grade-batch: submissions
-that could not be graded; rubric --merge: rows that could not be merged); 2, with a
-one-line error, when it could not."""
+the command did what it said; 1 when it did, but lists problems (check: what an assignment
+is missing; grade-batch: submissions that could not be graded; rubric --merge: rows that
+could not be merged); 2, with a one-line error, when it could not."""
 
 
 def version() -> str:

@@ -1,20 +1,66 @@
-"""``autograder check``: an assignment's tests and its points agree, checked without
+"""``autograder check``: everything a graded name needs is in place, checked without
 building or grading anything (``autograder release`` runs the same check first).
 
 The tests are collected by pytest (``--collect-only``) through the toolkit's plugin, in
 a session pinned as for a grading, so each ``@grades`` marker is read as a grading reads
-it. Every test must grade a name in ``points``, every name in ``points`` must be graded
-by a test, and every folder of tests must have a visibility (a folder without one never
-runs). That the points add up to ``total_points`` is checked when assignment.yaml loads.
+it. Adding a graded name touches five places; each missing one is a finding of one line.
+
+Errors (the assignment cannot be released as it is): a test that grades a name missing
+from ``points``; a name of ``points`` that no test grades, that the solution does not
+define, or that has no stub (the student template is out of date); a generated file
+(stubs, ``vectors.json``, ``mistakes.json``) that differs from what ``autograder stubs``
+makes; tests that cannot be collected or carry no ``@grades``; a test folder without a
+visibility (its tests never run). Warnings: a name that some test group does not grade
+(no public test and no frozen vector: students cannot check it before they submit; no
+hidden test: only tests students hold grade it). That the points add up to
+``total_points`` is checked when assignment.yaml loads.
 """
 
 from __future__ import annotations
 
-import pytest
+import ast
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from autograder.config import Assignment, ConfigError
+import pytest
+import yaml
+
+from autograder import config, stubs
+from autograder.config import Assignment
 from autograder.plugin import graded_name
 from autograder.runner import graded_folders, run_pytest
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the check: an ``error`` (something required is missing or wrong) or a
+    ``warning`` (a gap worth knowing of)."""
+
+    level: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.text}"
+
+
+@dataclass
+class Report:
+    """What the check found, and a one-line summary of what it checked."""
+
+    summary: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    def tally(self) -> str:
+        """"2 errors and 1 warning"."""
+        counts = [(sum(f.level == level for f in self.findings), level)
+                  for level in ("error", "warning")]
+        return " and ".join(f"{n} {level}{'s' * (n != 1)}" for n, level in counts if n) \
+            or "no findings"
 
 
 class Inventory:
@@ -50,47 +96,136 @@ def collect(assignment: Assignment) -> Inventory:
     return inventory
 
 
-def problems(assignment: Assignment, inventory: Inventory) -> list[str]:
+def problems(assignment: Assignment, inventory: Inventory) -> list[Finding]:
     """Every way the collected tests and assignment.yaml disagree (none: they agree)."""
-    found = list(inventory.problems)
-    graded = set(inventory.tests.values())
-    unknown = sorted(graded - set(assignment.points))
-    if unknown:
-        first = next(n for n, t in inventory.tests.items() if t == unknown[0])
-        which = "which is" if len(unknown) == 1 else "which are"
-        found.append(f"tests grade {_names(unknown)}, {which} not in assignment.yaml points "
-                     f"(e.g. tests/{first})")
-    ungraded = [name for name in assignment.points if name not in graded]
-    if ungraded and not inventory.problems:  # (a test that failed to collect grades some)
-        found.append(f"assignment.yaml: points: no test grades {_names(ungraded)}")
+    found = [Finding("error", text) for text in inventory.problems]
+    for target in sorted(set(inventory.tests.values()) - set(assignment.points)):
+        first = next(n for n, t in inventory.tests.items() if t == target)
+        found.append(Finding("error", f"{target}: tests grade it (e.g. tests/{first}), but it "
+                                      "is not in assignment.yaml points"))
+    if not inventory.problems:  # (a test that failed to collect may grade some)
+        graded = set(inventory.tests.values())
+        found += [Finding("error", f"{target}: in assignment.yaml points, but no test grades it")
+                  for target in assignment.points if target not in graded]
     return found
 
 
-def check(assignment: Assignment) -> str:
-    """A one-line summary when the tests and assignment.yaml agree; otherwise
-    :class:`ConfigError` naming every disagreement, on one line."""
+def coverage(assignment: Assignment, inventory: Inventory) -> list[Finding]:
+    """A warning for each name that a test group does not grade (a name no test grades
+    at all is an error of :func:`problems`)."""
+    found, frozen = [], set()
+    vectors = assignment.root / "vectors.yaml"
+    with contextlib.suppress(OSError, yaml.YAMLError, TypeError):  # (generated_files says why)
+        frozen = set(yaml.safe_load(vectors.read_text(encoding="utf-8")) or ())
+    groups = {target: {node.split("/", 1)[0] for node, t in inventory.tests.items() if t == target}
+              for target in assignment.points}
+    for target, graded_by in groups.items():
+        for group in sorted(set(assignment.visibility) - graded_by if graded_by else ()):
+            if group == "public":
+                vector = "" if target in frozen else " and no frozen vector (vectors.yaml)"
+                found.append(Finding("warning", f"{target}: no public test{vector}: students "
+                                                "cannot check it before they submit"))
+            else:
+                found.append(Finding("warning", f"{target}: no {group} test: only the other "
+                                                "groups' tests grade it"))
+    return found
+
+
+def definitions(assignment: Assignment) -> list[Finding]:
+    """An error for each name of ``points`` that the solution does not define or that has
+    no stub; then :func:`generated_files` for the files with no such error."""
+    found, reported = [], set()
+    for module, names in assignment.contract.items():
+        solution = assignment.solutions_dir / f"{module}.py"
+        stub = assignment.template_dir / f"{module}.py"
+        if not solution.is_file():
+            return [Finding("error", f"{_home(solution)} is missing")]
+        defined, stubbed = top_level_names(solution), top_level_names(stub)
+        for name in names:
+            if name not in defined:
+                found.append(Finding("error", f"{module}.{name}: {_home(solution)} defines no "
+                                              f"{name}"))
+            elif name not in stubbed:
+                reported.add(stub)
+                found.append(Finding("error", f"{module}.{name}: no stub in {_home(stub)} "
+                                              f"({_rerun(assignment)})"))
+    return found + generated_files(assignment, reported)
+
+
+def generated_files(assignment: Assignment, reported: set[Path] = frozenset()) -> list[Finding]:
+    """An error for each generated file (stubs, frozen vectors, mistakes) that differs from
+    what ``autograder stubs`` makes, but those already ``reported``; or for why it fails."""
+    try:
+        generated = stubs.template_files(assignment)
+    except Exception as exc:  # a reference that cannot run, a broken vectors.yaml: say why
+        why = str(exc) if isinstance(exc, config.ConfigError) else f"{type(exc).__name__}: {exc}"
+        return [Finding("error", f"`autograder stubs {assignment.name}` fails: {why}")]
+    return [Finding("error", f"{_home(path)} is {_rerun(assignment)}")
+            for path, text in generated.items() if path not in reported
+            and (not path.is_file() or path.read_text(encoding="utf-8") != text)]
+
+
+def top_level_names(path: Path) -> set[str]:
+    """The names a Python file defines at its top level: functions, classes, assigned and
+    imported names (none if it is missing or cannot be parsed)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.ImportFrom):
+            names |= {alias.asname or alias.name for alias in node.names}
+    return names
+
+
+def check(assignment: Assignment) -> Report:
+    """Every finding of the check, each contract name's together in the order of
+    ``points``, and a one-line summary of what was checked. A written assignment is graded
+    by its rubric; its template must still be what its solution generates."""
     total = f"{assignment.total_points:g} points"
-    if assignment.kind == "written":  # graded by its rubric; its tests are the student's
+    if assignment.kind == "written":
         auto = sum(i.points for q in assignment.questions for i in q.rubric if i.kind == "auto")
-        return (f"ok: {assignment.name}: written, {len(assignment.questions)} questions, {total} "
-                f"({auto:g} scored by the autograder, the rest by hand)")
+        return Report(f"{assignment.name}: written, {len(assignment.questions)} questions, "
+                      f"{total} ({auto:g} scored by the autograder, the rest by hand)",
+                      generated_files(assignment))
     folders = graded_folders(assignment)
     tests = assignment.tests_dir
-    found = [f"tests/{p.name}/ has no visibility in assignment.yaml, so its tests never run"
+    found = [Finding("error", f"tests/{p.name}/ has no visibility in assignment.yaml, so its "
+                              "tests never run")
              for p in sorted(tests.iterdir() if tests.is_dir() else [])
              if p.is_dir() and not p.name.startswith((".", "__"))
              and p.name not in assignment.visibility]
     if not folders:
-        raise ConfigError("; ".join([*found, "tests/: no folder of tests for the groups in "
-                                     "assignment.yaml visibility"]))
+        found.append(Finding("error", "tests/: no folder of tests for the groups in "
+                                      "assignment.yaml visibility"))
+        return Report(f"{assignment.name}: no tests", found + definitions(assignment))
     inventory = collect(assignment)
-    found += problems(assignment, inventory)
-    if found:
-        raise ConfigError("; ".join(found))
+    found += problems(assignment, inventory) + definitions(assignment) \
+        + coverage(assignment, inventory)
+    order = {target: i for i, target in enumerate(assignment.points)}
+    found.sort(key=lambda f: order.get(f.text.split(":", 1)[0], len(order)))  # stable
     counts = ", ".join(f"{sum(n.startswith(f'{f.name}/') for n in inventory.tests)} {f.name}"
                        for f in folders)
-    return (f"ok: {assignment.name}: {len(inventory.tests)} tests ({counts}) grade the "
-            f"{len(assignment.points)} names in points, {total}")
+    return Report(f"{assignment.name}: {len(inventory.tests)} tests ({counts}) grade the "
+                  f"{len(assignment.points)} names in points, {total}", found)
+
+
+def _rerun(assignment: Assignment) -> str:
+    return f"out of date: run `autograder stubs {assignment.name}`"
+
+
+def _home(path: Path) -> str:
+    """``path`` relative to the toolkit's home, as the author knows it."""
+    try:
+        return path.relative_to(config.HOME).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _names(names: list[str]) -> str:

@@ -56,10 +56,12 @@ def test_yaml_syntax_error_gives_line_and_column(home, tmp_path, capsys):
 # -- assignment.yaml: the declared total ----------------------------------------------
 def write_assignment(home, name: str, data: dict, source: str | None = None):
     """``assignments/NAME/`` in ``home``: a copy of the shipped assignment ``source`` (its
-    tests and vectors) with ``data`` as its assignment.yaml."""
+    tests and vectors, its solution and student template) with ``data`` as its
+    assignment.yaml."""
     folder = home / "assignments" / name
     if source is not None:
-        shutil.copytree(ROOT / "assignments" / source, folder)
+        for part in ("assignments", "solutions", "student_template"):
+            shutil.copytree(ROOT / part / source, home / part / name)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "assignment.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return folder
@@ -94,10 +96,13 @@ def test_a_rubric_that_misses_its_total_is_refused(home, tmp_path, capsys):
                                    "up to 31, but total_points is 30")
 
 
-# -- check and release: the tests grade exactly the names in points ------------------------
-def assert_refused(done, message: str) -> None:
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert one_error_line(done.stderr) == f"autograder: error: {message}"
+# -- check and release: what a graded name is missing, one finding a line -----------------
+def assert_findings(done, *findings: str) -> None:
+    """``check`` listed ``findings`` (one a line) and exited 1, with one line that counts them."""
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines() == list(findings)
+    errors = sum(f.startswith("error: ") for f in findings)
+    assert one_error_line(done.stderr).startswith(f"autograder: error: opt: {errors} error")
 
 
 @pytest.mark.parametrize("name", ["optimization", "song_contest"])
@@ -119,11 +124,18 @@ def test_release_refuses_a_typo_in_points(home, tmp_path):
     data["points"] = {("losses.sigmoud" if k == "losses.sigmoid" else k): v
                       for k, v in data["points"].items()}
     write_assignment(home, "opt", data, source="optimization")
-    message = ("tests grade 'losses.sigmoid', which is not in assignment.yaml points "
-               "(e.g. tests/hidden/test_losses_hidden.py::test_sigmoid); "
-               "assignment.yaml: points: no test grades 'losses.sigmoud'")
-    for command in (["check", "opt"], ["release", "opt", "--out", str(tmp_path / "dist")]):
-        assert_refused(run_cli(*command, check=False), message)
+    findings = (
+        "error: losses.sigmoud: in assignment.yaml points, but no test grades it",
+        "error: losses.sigmoud: solutions/opt/losses.py defines no sigmoud",
+        "error: losses.sigmoid: tests grade it (e.g. tests/hidden/test_losses_hidden.py::"
+        "test_sigmoid), but it is not in assignment.yaml points",
+        "error: `autograder stubs opt` fails: vectors.yaml: 'losses.sigmoid' is not in "
+        "assignment.yaml points")
+    assert_findings(run_cli("check", "opt", check=False), *findings)
+    done = run_cli("release", "opt", "--out", str(tmp_path / "dist"), check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [*findings, "autograder: error: opt: 4 errors, listed "
+                                                   "above; nothing was built"]
     assert not (tmp_path / "dist").exists()
 
 
@@ -132,18 +144,56 @@ def test_check_refuses_a_test_that_grades_a_name_not_in_points(home):
     del data["points"]["layers.residual_forward"]
     data["total_points"] = 97
     write_assignment(home, "opt", data, source="optimization")
-    done = run_cli("check", "opt", check=False)
-    assert_refused(done, "tests grade 'layers.residual_forward', which is not in assignment.yaml "
-                         "points (e.g. tests/hidden/test_layers_hidden.py::test_residual_forward)")
+    assert_findings(
+        run_cli("check", "opt", check=False),
+        "error: layers.residual_forward: tests grade it (e.g. tests/hidden/test_layers_hidden.py::"
+        "test_residual_forward), but it is not in assignment.yaml points",
+        "error: `autograder stubs opt` fails: mistakes.yaml: 'layers.residual_forward' is not in "
+        "assignment.yaml points")
 
 
-def test_check_refuses_points_that_no_test_grades(home):
+def test_check_says_what_a_new_name_is_missing_until_it_has_everything(home):
+    """Adding a graded name touches five places: each missing one is a finding."""
     data = copy.deepcopy(OPTIMIZATION)
     data["points"]["losses.huber_loss"] = 2
     data["total_points"] = 102
-    write_assignment(home, "opt", data, source="optimization")
-    assert_refused(run_cli("check", "opt", check=False),
-                   "assignment.yaml: points: no test grades 'losses.huber_loss'")
+    folder = write_assignment(home, "opt", data, source="optimization")
+    assert_findings(run_cli("check", "opt", check=False),
+                    "error: losses.huber_loss: in assignment.yaml points, but no test grades it",
+                    "error: losses.huber_loss: solutions/opt/losses.py defines no huber_loss")
+    with open(home / "solutions/opt/losses.py", "a") as f:
+        f.write("\n\ndef huber_loss(y_hat, y):\n    \"\"\"Huber.\"\"\"\n    # BEGIN SOLUTION\n"
+                "    return float(np.mean(np.abs(y_hat - y)))\n    # END SOLUTION\n")
+    (folder / "tests/hidden/test_huber.py").write_text(
+        "from autograder.authoring import grades\n\n\n@grades('losses.huber_loss')\n"
+        "def test_huber(sub):\n    pass\n")
+    assert_findings(run_cli("check", "opt", check=False),
+                    "error: losses.huber_loss: no stub in student_template/opt/losses.py (out of "
+                    "date: run `autograder stubs opt`)",
+                    "warning: losses.huber_loss: no public test and no frozen vector "
+                    "(vectors.yaml): students cannot check it before they submit")
+    run_cli("stubs", "opt")
+    with open(folder / "vectors.yaml", "a") as f:
+        f.write("losses.huber_loss:\n  - args: [[1.0, 3.0], [0.0, 0.0]]\n")
+    assert_findings(run_cli("check", "opt", check=False),
+                    "warning: losses.huber_loss: no public test: students cannot check it "
+                    "before they submit",
+                    "error: assignments/opt/tests/public/vectors.json is out of date: run "
+                    "`autograder stubs opt`")
+    run_cli("stubs", "opt")
+    done = run_cli("check", "opt")
+    assert done.stdout.startswith("ok: opt: ") and done.stderr == ""
+
+
+def test_check_warns_of_a_name_no_hidden_test_grades_and_passes(home):
+    folder = write_assignment(home, "opt", OPTIMIZATION, source="optimization")
+    (folder / "tests/hidden/test_schedules_hidden.py").unlink()
+    done = run_cli("check", "opt")
+    lines = done.stdout.splitlines()
+    assert lines[:4] == [f"warning: schedules.{name}: no hidden test: only the other groups' "
+                         "tests grade it" for name in ("step_decay", "exponential_decay",
+                                                       "inverse_time_decay", "cosine_decay")]
+    assert len(lines) == 5 and lines[4].startswith("ok: opt: ")
 
 
 def test_check_refuses_tests_it_cannot_read(home):
@@ -151,10 +201,11 @@ def test_check_refuses_tests_it_cannot_read(home):
     (folder / "tests" / "extra").mkdir()
     (folder / "tests" / "public" / "test_broken.py").write_text("def test_x(:\n    pass\n")
     (folder / "tests" / "hidden" / "test_unmarked.py").write_text("def test_y():\n    pass\n")
-    assert_refused(run_cli("check", "opt", check=False), (
-        "tests/extra/ has no visibility in assignment.yaml, so its tests never run; "
-        "tests/public/test_broken.py: cannot be collected: SyntaxError: invalid syntax; "
-        "tests/hidden/test_unmarked.py::test_y: a grading test needs @grades('module.name')"))
+    assert_findings(
+        run_cli("check", "opt", check=False),
+        "error: tests/extra/ has no visibility in assignment.yaml, so its tests never run",
+        "error: tests/public/test_broken.py: cannot be collected: SyntaxError: invalid syntax",
+        "error: tests/hidden/test_unmarked.py::test_y: a grading test needs @grades('module.name')")
 
 
 # -- rubric --------------------------------------------------------------------------------
