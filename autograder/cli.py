@@ -85,6 +85,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    """Scaffold a working assignment (solution, points, vectors, tests, stubs) in the
+    toolkit's home, to edit into your own."""
+    from autograder import scaffold
+
+    for path in scaffold.create(args.name, args.title):
+        say(f"wrote {path}")
+    say(f"next: edit solutions/{args.name}/ and assignments/{args.name}/, run `autograder stubs "
+        f"{args.name}`, and `autograder check {args.name}` says what is missing")
+    return 0
+
+
 def cmd_grade_batch(args: argparse.Namespace) -> int:
     """Grade every submission of a folder or a Gradescope export zip."""
     from autograder import batch
@@ -211,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the two zips (default: %(default)s)")
 
     command("stubs", cmd_stubs)
+
+    p = command("new", cmd_new, assignment=False)
+    p.add_argument("name", metavar="NAME",
+                   help="the new assignment's name, also its module's (lowercase, e.g. hw3); "
+                        f"written under {config.HOME} (set AUTOGRADER_HOME to choose)")
+    p.add_argument("--title", help="its title for students and Gradescope (default: NAME)")
 
     p = command("rubric", cmd_rubric)
     p.add_argument("--format", choices=["text", "csv"], default="text",
