@@ -35,6 +35,11 @@ from pathlib import Path
 from typing import Any
 
 MAX_NOTEBOOK_MB = 20  # outputs (plots) make notebooks large; the code in them is small
+# Python 3.10's parser overflows the C stack (a crash, not an exception) on a chain of about
+# 150,000 operators, attributes, calls or subscripts (a + a + ...); each link takes one of
+# these characters, so a cell with at most this many is parsed safely.
+MAX_OPERATORS = 50_000
+_OPERATORS = "+-*/%@&|^~<>.(["
 SHOWN = 4  # left-out lines quoted per kind in a note
 _BODY_MAGICS = {"time", "timeit", "capture"}  # cell magics whose body is Python
 _MAGIC_LINE = re.compile(r"\s*(?:[\w.]+\s*=\s*)?[!%]|\s*[\w.]+\?\??\s*$")
@@ -102,6 +107,10 @@ class _Module:
         self.broken: list[str] = []
 
     def add_cell(self, number: int, text: str) -> None:
+        if sum(map(text.count, _OPERATORS)) > MAX_OPERATORS:
+            self.broken.append(f"code cell {number} (more than {MAX_OPERATORS} operators: "
+                               "too long to read)")
+            return
         python = self._python(text.replace("\r\n", "\n").replace("\r", "\n"))
         try:
             tree = ast.parse(python)
@@ -117,7 +126,7 @@ class _Module:
             if self._keeps(node):
                 shares = (i > 0 and body[i - 1].end_lineno == _first_line(node)) or (
                     i + 1 < len(body) and _first_line(body[i + 1]) == node.end_lineno)
-                kept.append(ast.unparse(node) if shares
+                kept.append(ast.get_source_segment(python, node) if shares
                             else "\n".join(lines[_first_line(node) - 1:node.end_lineno]))
                 if not isinstance(node, (ast.Import, ast.ImportFrom)):
                     self.defines |= _bound(node)
@@ -229,18 +238,23 @@ def _calls_nothing(node: ast.AST) -> bool:
 
 def _loaded(node: ast.AST) -> set[str]:
     """Names that executing a top-level statement reads (a function's body runs later:
-    only its decorators, defaults and annotations count)."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-        args = node.args
-        parts = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
-        if not isinstance(node, ast.Lambda):
-            parts += [*node.decorator_list, *(a.annotation for a in _arguments(args)
-                                              if a.annotation is not None)]
-            parts += [node.returns] if node.returns is not None else []
-        return set().union(*map(_loaded, parts))
-    if isinstance(node, ast.Name):
-        return {node.id} if isinstance(node.ctx, ast.Load) else set()
-    return set().union(*map(_loaded, ast.iter_child_nodes(node)))
+    only its decorators, defaults and annotations count). Iterative: a submitted
+    expression may nest deeper than Python's recursion limit."""
+    names, stack = set(), [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            args = item.args
+            stack += [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+            if not isinstance(item, ast.Lambda):
+                stack += [*item.decorator_list, *(a.annotation for a in _arguments(args)
+                                                  if a.annotation is not None)]
+                stack += [item.returns] if item.returns is not None else []
+        elif isinstance(item, ast.Name):
+            names |= {item.id} if isinstance(item.ctx, ast.Load) else set()
+        else:
+            stack += ast.iter_child_nodes(item)
+    return names
 
 
 def _bound(node: ast.AST) -> set[str]:

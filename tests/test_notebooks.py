@@ -164,6 +164,18 @@ def test_imports_of_modules_the_grader_lacks_go_and_the_submissions_own_stay():
         "`W = snia.zeros(3)`")
 
 
+@pytest.mark.parametrize("terms", [2000, 3000, 200_000])
+def test_an_expression_nested_too_deep_never_crashes_the_grader(terms):
+    """Deeper than Python's recursion limit (parsed, or refused by the parser as too deep),
+    or long enough to crash Python 3.10's parser: never read."""
+    deep = "x = " + "+".join(["1"] * terms)
+    book = notebooks.convert(colab(code_cell(f"{deep}; y = 2\n"), code_cell("z = 3\n")), "hw.ipynb")
+    assert "z = 3" in book.code
+    assert "y = 2" in book.code or "not valid Python: code cell 1" in book.notes[0]
+    if terms > notebooks.MAX_OPERATORS:
+        assert "code cell 1 (more than 50000 operators: too long to read)" in book.notes[0]
+
+
 def test_a_cell_that_is_not_python_is_left_out_with_its_line():
     book = notebooks.convert(colab(code_cell("A = 1\n"), code_cell("\ndef broken(:\n    pass\n"),
                                    code_cell("B = 2\n")), "hw.ipynb")
