@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 MAX_NOTEBOOK_MB = 20  # outputs (plots) make notebooks large; the code in them is small
+MAX_CODE_KB = 1024  # code read (and parsed) per notebook: a .py file's cap (limits.source_kb)
 # Python 3.10's parser overflows the C stack (a crash, not an exception) on a chain of about
 # 150,000 operators, attributes, calls or subscripts (a + a + ...); each link takes one of
 # these characters, so a cell with at most this many is parsed safely.
@@ -83,12 +84,16 @@ def convert(document: Any, shown: str, siblings: frozenset[str] = frozenset()) -
     language = _language(document.get("metadata"))
     if language not in ("", "python"):
         raise NotebookError(f"'{shown}' is a {language} notebook, not a Python one")
+    code = [cell for cell in document["cells"]
+            if isinstance(cell, dict) and cell.get("cell_type") == "code"]
+    texts = [_source(cell, number, shown) for number, cell in enumerate(code, start=1)]
+    size = sum(map(len, texts))
+    if size > MAX_CODE_KB * 1024:
+        raise NotebookError(f"the code cells of '{shown}' hold {size / 2**20:.1f} MB of text; "
+                            f"notebooks with over {MAX_CODE_KB} KB of code are not graded")
     module = _Module(shown, siblings)
-    number = 0
-    for cell in document["cells"]:
-        if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            number += 1
-            module.add_cell(number, _source(cell, number, shown))
+    for number, text in enumerate(texts, start=1):
+        module.add_cell(number, text)
     return module.result()
 
 

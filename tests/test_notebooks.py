@@ -253,6 +253,9 @@ def test_size_caps_on_the_notebook_and_on_its_code(tmp_path, monkeypatch):
     assert ("'losses.ipynb' is 3 MB; notebooks over 2 MB are not graded (clear its outputs "
             "and save it)") in found.missing["losses"]
     monkeypatch.undo()
+    write(tmp_path, "losses.ipynb", colab(*[code_cell("A = 1\n" * 100_000)] * 2))
+    assert ("the code cells of 'losses.ipynb' hold 1.1 MB of text; notebooks with over 1024 KB "
+            "of code are not graded") in locate(tmp_path, FILES, CONTRACT).missing["losses"]
     write(tmp_path, "losses.ipynb", colab(code_cell("A = 1\n" * 2000)))
     sources, problems = read_sources(locate(tmp_path, FILES, CONTRACT), max_kb=1)
     assert "losses" not in sources
