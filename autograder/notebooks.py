@@ -21,7 +21,8 @@ reads in the "Submitted files" row:
   a function that uses one fails when it runs, instead of every function of the module;
   whether a module is installed is looked up (:func:`importlib.util.find_spec` of its
   top-level name, which runs no code), never imported;
-- a cell that is not valid Python is left out, with a note naming its line.
+- a cell that is not valid Python (or too long to parse safely) is left out, with a note
+  naming its line.
 """
 
 from __future__ import annotations
@@ -191,6 +192,7 @@ class _Module:
                    for name in names)
 
     def result(self) -> Notebook:
+        """The module, what it defines, and a note per kind of thing left out."""
         notes = []
         if self.magics:
             notes.append(f"{self.shown}: left out IPython magics and shell commands, which are "
@@ -205,7 +207,7 @@ class _Module:
                          f"are graded): {'; '.join(self.left_out[:SHOWN])}"
                          + _more(self.left_out))
         if self.broken:
-            notes.append(f"{self.shown}: left out code cells that are not valid Python: "
+            notes.append(f"{self.shown}: left out code cells that could not be read as Python: "
                          f"{'; '.join(self.broken[:SHOWN])}{_more(self.broken)}")
         return Notebook("\n".join(self.parts) + "\n", frozenset(self.defines), tuple(notes))
 

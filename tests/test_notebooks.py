@@ -171,7 +171,7 @@ def test_an_expression_nested_too_deep_never_crashes_the_grader(terms):
     deep = "x = " + "+".join(["1"] * terms)
     book = notebooks.convert(colab(code_cell(f"{deep}; y = 2\n"), code_cell("z = 3\n")), "hw.ipynb")
     assert "z = 3" in book.code
-    assert "y = 2" in book.code or "not valid Python: code cell 1" in book.notes[0]
+    assert "y = 2" in book.code or "read as Python: code cell 1" in book.notes[0]
     if terms > notebooks.MAX_OPERATORS:
         assert "code cell 1 (more than 50000 operators: too long to read)" in book.notes[0]
 
@@ -180,7 +180,7 @@ def test_a_cell_that_is_not_python_is_left_out_with_its_line():
     book = notebooks.convert(colab(code_cell("A = 1\n"), code_cell("\ndef broken(:\n    pass\n"),
                                    code_cell("B = 2\n")), "hw.ipynb")
     assert top_level(book.code) == {"A", "B"}
-    assert book.notes == ("hw.ipynb: left out code cells that are not valid Python: "
+    assert book.notes == ("hw.ipynb: left out code cells that could not be read as Python: "
                           "code cell 2 (line 2: invalid syntax)",)
 
 
