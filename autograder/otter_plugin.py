@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,7 @@ def read_settings(plugin_config: Any) -> dict[str, Any]:
         return dict(plugin_config)
     due, policy = config.load_late_terms(Path(str(plugin_config["assignment"])))
     return {"due": due.strftime("%Y-%m-%d %H:%M:%S"), "timezone": str(due.tzinfo),
-            "points_per_day": policy.points_per_day, "grace_minutes": policy.grace_minutes,
-            "max_days": policy.max_days}
+            **asdict(policy)}
 
 
 def late_terms(settings: dict[str, Any]) -> tuple[dt.datetime, LatePolicy]:
