@@ -14,9 +14,16 @@ $(BIN)/autograder: pyproject.toml
 demo: $(BIN)/autograder          ## grade the reference and a buggy sample, print the table
 	$(BIN)/autograder demo
 
-test: $(BIN)/autograder sandbox-tools  ## lint, then the toolkit's own tests
+test: $(BIN)/autograder sandbox-tools .venv-otter/bin/otter  ## lint, then the toolkit's own tests
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# otter-grader with the toolkit's [otter] extra, in a venv of its own (about 570 MB), for
+# tests/test_otter_plugin.py: the late-policy plugin graded by the real otter.
+.venv-otter/bin/otter: pyproject.toml
+	$(PYTHON) -m venv .venv-otter
+	.venv-otter/bin/pip install --quiet -e '.[otter]'
+	touch $@
 
 # bubblewrap (the namespace sandbox) and useradd, for the sandbox tests: installed as root
 # where apt is available; the tests that need them skip or adapt where they are missing.
@@ -34,4 +41,4 @@ release: $(BIN)/autograder       ## student and Gradescope zips for both assignm
 	$(BIN)/autograder release song_contest --out dist
 
 clean:
-	rm -rf $(VENV) dist build *.egg-info
+	rm -rf $(VENV) .venv-otter dist build *.egg-info

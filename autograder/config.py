@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import os
 import zoneinfo
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ HOME = Path(os.environ.get("AUTOGRADER_HOME", Path(__file__).resolve().parent.pa
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 KINDS = ("programming", "written")
 AUTO_CHECKS = ("answered", "length", "mentions_any")  # a written rubric's automatic checks
+_REQUIRED_KEYS = frozenset({"title", "kind", "files", "due", "timezone"})
+_OPTIONAL_KEYS = frozenset({"points", "total_points", "visibility", "late_policy", "limits",
+                            "grader_objects", "sentences", "questions"})
 
 
 class ConfigError(Exception):
@@ -132,15 +136,28 @@ def load(name: str) -> Assignment:
 
 def load_path(path: Path, name: str) -> Assignment:
     """Load the assignment file at ``path`` (a student copy carries its own)."""
+    return parse(name, path.parent, read_yaml(path))
+
+
+def load_late_terms(path: Path) -> tuple[dt.datetime, LatePolicy]:
+    """The due date and the late policy of the assignment file at ``path``, read alone (for
+    a course that grades elsewhere, e.g. with otter-grader): the other keys of
+    assignment.yaml are allowed, not required."""
+    return late_terms(read_yaml(path), path.name)
+
+
+def read_yaml(path: Path) -> Any:
+    """The YAML data of ``path``; a syntax error is ``NAME:LINE:COL: problem``."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path.name}: not UTF-8 text") from None
     except yaml.MarkedYAMLError as exc:
         raise ConfigError(_yaml_error(path.name, exc)) from None
     except yaml.YAMLError as exc:  # a character YAML does not allow
         raise ConfigError(f"{path.name}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    return parse(name, path.parent, data)
 
 
 def _yaml_error(name: str, exc: yaml.MarkedYAMLError) -> str:
@@ -157,15 +174,13 @@ def parse(name: str, root: Path, data: Any) -> Assignment:
     """Build an :class:`Assignment` from the YAML data, checking every key."""
     where = "assignment.yaml"
     data = _mapping(data, where)
-    _keys(data, where, required={"title", "kind", "files", "due", "timezone"},
-          optional={"points", "total_points", "visibility", "late_policy", "limits",
-                    "grader_objects", "sentences", "questions"})
+    _keys(data, where, required=_REQUIRED_KEYS, optional=_OPTIONAL_KEYS)
     kind = _choice(data["kind"], KINDS, f"{where}: kind")
     files = tuple(str(f) for f in _list(data["files"], f"{where}: files"))
+    due, late = late_terms(data, where)
     common = {
         "name": name, "root": root, "title": str(data["title"]), "kind": kind, "files": files,
-        "due": _due(data["due"], data["timezone"], where),
-        "late_policy": _dataclass(LatePolicy, data.get("late_policy", {}), f"{where}: late_policy"),
+        "due": due, "late_policy": late,
         "limits": _dataclass(Limits, data.get("limits", {}), f"{where}: limits"),
     }
     if kind == "written":
@@ -267,6 +282,14 @@ def _check(data: Any, where: str) -> dict[str, Any]:
     return {"check": "mentions_any", "terms": terms, "message": message}
 
 
+def late_terms(data: Any, where: str) -> tuple[dt.datetime, LatePolicy]:
+    """``due`` (a local time) in ``timezone``, and ``late_policy``, of assignment.yaml's data."""
+    data = _mapping(data, where)
+    _keys(data, where, required={"due", "timezone"}, optional=_REQUIRED_KEYS | _OPTIONAL_KEYS)
+    return (_due(data["due"], data["timezone"], where),
+            _dataclass(LatePolicy, data.get("late_policy", {}), f"{where}: late_policy"))
+
+
 def _due(value: Any, timezone: Any, where: str) -> dt.datetime:
     try:
         zone = zoneinfo.ZoneInfo(str(timezone))
@@ -297,7 +320,8 @@ def _dataclass(cls: type, data: Any, where: str) -> Any:
     return cls(**values)
 
 
-def _keys(data: dict, where: str, required: set[str], optional: set[str] = frozenset()) -> None:
+def _keys(data: dict, where: str, required: AbstractSet[str],
+          optional: AbstractSet[str] = frozenset()) -> None:
     for key in data:
         if key not in required | optional:
             allowed = ", ".join(sorted(required | optional))

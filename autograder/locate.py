@@ -1,30 +1,35 @@
 """Find the files a student submitted, however they were uploaded.
 
 Real uploads put files in a nested folder, add " (1)" or "-copy" when a browser
-saved a second download, and change the case of names. Each expected file is
-found (with a note saying where) or reported missing with the files that were
-received, so the student knows what to fix.
+saved a second download, and change the case of names; students who work in Jupyter
+or Colab upload notebooks. Each expected file is found (with a note saying where) or
+reported missing with the files that were received, so the student knows what to fix.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import notebooks
+
 MAX_FILES = 5000
+MAX_NOTEBOOKS = 20  # notebooks read per submission (the shallowest)
 _IGNORED_PARTS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints", "node_modules"}
 _COPY_SUFFIX = r"(?:\s*\(\d+\)|\s*-\s*copy|\s*_copy|\s+copy|-\d+)?"
 
 
 @dataclass
 class Located:
-    """Where each expected file was found, what is missing, and notes for the student."""
+    """Where each expected file was found, what is missing, and notes for the student;
+    for a module served by a notebook, the Python source made from it."""
 
     files: dict[str, Path] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    code: dict[str, bytes] = field(default_factory=dict)
 
 
 def candidates(submission: Path) -> list[Path]:
@@ -41,20 +46,45 @@ def candidates(submission: Path) -> list[Path]:
     return found
 
 
-def locate(submission: Path, expected: Sequence[str]) -> Located:
-    """Match each expected file name (e.g. ``losses.py``) to one file of the submission."""
+def locate(submission: Path, expected: Sequence[str],
+           contract: Mapping[str, Sequence[str]] | None = None) -> Located:
+    """Match each expected file name (e.g. ``losses.py``) to one file of the submission.
+
+    A ``.py`` file may come as a notebook: ``losses.ipynb`` (named as the file would be),
+    else, given the ``contract`` (module -> its names), a notebook that defines some of
+    the module's names (``hw2.ipynb`` holding every function; the one defining the most
+    wins). The notebook's code (:mod:`autograder.notebooks`) is then the module, except
+    that the names of other modules' contracts it defines are imported from those
+    modules, as if the student had split the notebook into files: each name is graded
+    once, in its own module."""
     result = Located()
     files = candidates(submission) if submission.is_dir() else []
+    python = any(Path(name).suffix == ".py" for name in expected)
+    modules = frozenset(Path(name).stem for name in expected)
+    notebooks, unreadable = (_notebooks(submission, files, modules, result) if python
+                             else ({}, {}))
+    used: dict[Path, None] = {}  # the notebooks graded, in order
     for name in expected:
         stem, suffix = Path(name).stem, Path(name).suffix
         module = stem
-        pattern = re.compile(rf"{re.escape(stem)}{_COPY_SUFFIX}{re.escape(suffix)}", re.IGNORECASE)
-        matches = [p for p in files if pattern.fullmatch(p.name)]
-        # Prefer the exact name, then the shallowest path, then the first in sorted order.
-        matches.sort(key=lambda p: (p.name != name, len(p.relative_to(submission).parts), str(p)))
+        forms = rf"(?:{re.escape(suffix)}|\.ipynb)" if suffix == ".py" else re.escape(suffix)
+        pattern = re.compile(rf"{re.escape(stem)}{_COPY_SUFFIX}{forms}", re.IGNORECASE)
+        matches = [p for p in files if pattern.fullmatch(p.name)
+                   and (p.suffix.lower() != ".ipynb" or p in notebooks)]
+        # Prefer a file to a notebook, the exact name, the shallowest path, the first in order.
+        matches.sort(key=lambda p: (p.suffix.lower() == ".ipynb", p.name != name,
+                                    len(p.relative_to(submission).parts), str(p)))
+        if not matches and contract and suffix == ".py":
+            names = set(contract.get(module, ()))
+            matches = sorted((p for p, book in notebooks.items() if book.defines & names),
+                             key=lambda p: (-len(notebooks[p].defines & names),
+                                            len(p.relative_to(submission).parts), str(p)))
         if matches:
             chosen = matches[0]
             result.files[module] = chosen
+            if chosen in notebooks:
+                result.code[module] = _module_code(notebooks[chosen], module, contract or {})
+                used[chosen] = None
             shown = chosen.relative_to(submission).as_posix()
             if shown != name:
                 result.notes.append(f"graded '{shown}' as {name}")
@@ -62,7 +92,7 @@ def locate(submission: Path, expected: Sequence[str]) -> Located:
                 result.notes.append(f"ignored '{other.relative_to(submission).as_posix()}': "
                                     f"'{shown}' was graded as {name}")
             continue
-        near = [p for p in files if p.stem.lower().startswith(stem.lower())]
+        near = [p for p in files if p.stem.lower().startswith(stem.lower()) and p not in unreadable]
         message = f"{name} was not found in your submission"
         if near:
             names = ", ".join(f"'{p.relative_to(submission).as_posix()}'" for p in near[:3])
@@ -70,21 +100,55 @@ def locate(submission: Path, expected: Sequence[str]) -> Located:
         elif files:
             names = ", ".join(sorted({p.name for p in files})[:12])
             message += f" (files received: {names})"
-        result.missing[module] = message + "."
+        result.missing[module] = "; ".join([message, *unreadable.values()]) + "."
+    result.notes += [note for path in used for note in notebooks[path].notes]
     return result
 
 
-def read_sources(files: dict[str, Path], max_kb: int) -> tuple[dict[str, bytes], dict[str, str]]:
-    """The located files' contents as UTF-8 source, and a message for each file too large
-    to grade (read no further than the cap: a 1 GB upload costs nothing)."""
+def _notebooks(submission: Path, files: list[Path], modules: frozenset[str],
+               result: Located) -> tuple[dict[Path, notebooks.Notebook], dict[Path, str]]:
+    """The submission's notebooks (the shallowest ``MAX_NOTEBOOKS``) read as modules that
+    may import ``modules``, and why each one that cannot be read cannot."""
+    paths = sorted((p for p in files if p.suffix.lower() == ".ipynb"),
+                   key=lambda p: (len(p.relative_to(submission).parts), str(p)))
+    if len(paths) > MAX_NOTEBOOKS:
+        result.notes.append(f"only the first {MAX_NOTEBOOKS} of your {len(paths)} notebooks "
+                            "were read")
+    read, unreadable = {}, {}
+    for path in paths[:MAX_NOTEBOOKS]:
+        try:
+            read[path] = notebooks.read(path, path.relative_to(submission).as_posix(), modules)
+        except notebooks.NotebookError as exc:
+            unreadable[path] = str(exc)
+    return read, unreadable
+
+
+def _module_code(book: notebooks.Notebook, module: str,
+                 contract: Mapping[str, Sequence[str]]) -> bytes:
+    """A notebook's code as ``module``: the contract names of other modules that it defines
+    are imported from them (each is graded in its own module)."""
+    others = [(m, n) for m, names in contract.items() if m != module
+              for n in names if n in book.defines]
+    tail = "".join(f"from {m} import {n}\n" for m, n in others)
+    if tail:
+        tail = "\n# names graded in other files, used from there as if imported\n" + tail
+    return (book.code + tail).encode("utf-8")
+
+
+def read_sources(found: Located, max_kb: int) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The located files' contents as UTF-8 source (a notebook's: the code made from it),
+    and a message for each one too large to grade (read no further than the cap: a 1 GB
+    upload costs nothing)."""
     sources, problems = {}, {}
-    for module, path in files.items():
-        size = path.stat().st_size
+    for module, path in found.files.items():
+        code = found.code.get(module)
+        size = path.stat().st_size if code is None else len(code)
         if size > max_kb * 1024:
-            problems[module] = (f"{path.name} is {size / 2**20:.1f} MB; source files over "
+            what = path.name if code is None else f"the code of {path.name}"
+            problems[module] = (f"{what} is {size / 2**20:.1f} MB; source files over "
                                 f"{max_kb} KB are not graded. Upload the .py file itself.")
             continue
-        sources[module] = as_utf8(path.read_bytes())
+        sources[module] = as_utf8(path.read_bytes()) if code is None else code
     return sources, problems
 
 

@@ -31,7 +31,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from autograder import report
 from autograder.config import Assignment, load_path
-from autograder.locate import locate, read_sources
+from autograder.locate import Located, locate, read_sources
 from autograder.sandbox.broker import Sandbox, SandboxError
 from autograder.sandbox.errors import StudentCodeError, StudentRaised
 from autograder.sandbox.protocol import decode
@@ -156,13 +156,13 @@ class GradingSession:
     is checked once more with the student's own versions, wherever those passed on
     their own, so that circular definitions earn nothing."""
 
-    def __init__(self, assignment: Assignment, files: dict[str, Path],
-                 missing: dict[str, str], reference: bool, pool: str | None = None,
+    def __init__(self, assignment: Assignment, found: Located, reference: bool,
+                 pool: str | None = None,
                  unseen: dict[str, dict[str, float]] | None = None) -> None:
         self.assignment = assignment
         self.unseen = unseen or {}  # group -> name -> weight of tests not shipped here
-        sources, problems = read_sources(files, assignment.limits.source_kb)
-        self.missing = missing | problems
+        sources, problems = read_sources(found, assignment.limits.source_kb)
+        self.missing = found.missing | problems
         self.reference = load_reference(assignment) if reference else None
         solutions = None
         if reference:
@@ -394,9 +394,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.verbose == 0:  # -q unless asked for -v: the plugin's report says it all
         config.option.verbose = -1
     assignment = load_path(root / "assignment.yaml", root.name)
-    found = locate(root, assignment.files)
+    found = locate(root, assignment.files, assignment.contract)
     weights = root / UNSHIPPED_WEIGHTS
     unseen = json.loads(weights.read_text(encoding="utf-8")) if weights.is_file() else {}
-    session = GradingSession(assignment, found.files, found.missing, reference=False,
-                             unseen=unseen)
+    session = GradingSession(assignment, found, reference=False, unseen=unseen)
     config.pluginmanager.register(session, "autograder-session")

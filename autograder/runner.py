@@ -45,8 +45,8 @@ def grade(assignment: config.Assignment, submission: Path, metadata: dict | None
 def run_tests(assignment: config.Assignment, submission: Path,
               pool: str | None = None) -> tuple[list[results.Row], str]:
     """Run every test group of the assignment against the submission."""
-    found = locate(submission, assignment.files)
-    session = GradingSession(assignment, found.files, found.missing, reference=True, pool=pool)
+    found = locate(submission, assignment.files, assignment.contract)
+    session = GradingSession(assignment, found, reference=True, pool=pool)
     if session.sandbox.jail.warning:
         print(session.sandbox.jail.warning, file=sys.stderr)
     code, log = run_pytest(assignment, session)

@@ -30,8 +30,8 @@ def test_exact_name_wins_over_copies(tmp_path):
 
 
 def test_missing_file_lists_what_was_received(tmp_path):
-    make(tmp_path, "losses.ipynb", "notes.txt")
+    make(tmp_path, "losses.txt", "notes.txt")
     found = locate(tmp_path, FILES)
     assert "losses.py was not found" in found.missing["losses"]
-    assert "'losses.ipynb'" in found.missing["losses"]
-    assert "files received: losses.ipynb, notes.txt" in found.missing["optimizers"]
+    assert "found 'losses.txt' instead: upload it as losses.py" in found.missing["losses"]
+    assert "files received: losses.txt, notes.txt" in found.missing["optimizers"]
