@@ -47,7 +47,7 @@ def samples() -> list[Path]:
 
 def describe(spec: dict, lateness: late_policy.Lateness | None) -> str:
     """The sample's ``title`` and what it holds, counted from its description: "a sample
-    buggy submission (4 bugs, a nested folder, 'losses (1).py', 1 day late)"."""
+    buggy submission (2 bugs, a nested folder, 'stats (1).py', 1 day late)"."""
     bugs = len({edit.get("bug", i) for i, edit in enumerate(spec["edits"])})
     facts = [f"{bugs} bug{'s' * (bugs != 1)}"]
     if spec.get("folder"):

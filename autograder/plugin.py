@@ -2,11 +2,11 @@
 
 A grading test is an ordinary pytest test with one line above it::
 
-    @grades("losses.sigmoid", weight=2)
-    def test_sigmoid_is_stable(sub, ref): ...
+    @grades("stats.mean", weight=2)
+    def test_mean_of_one_value(sub, ref): ...
 
 Fixtures: ``sub`` calls the student's code in the sandboxed worker
-(``sub.losses.sigmoid(z)``); ``ref`` is the reference solution, in this trusted
+(``sub.stats.mean(x)``); ``ref`` is the reference solution, in this trusted
 process (hidden tests only); ``vectors`` are the frozen public input/expected
 pairs. Hooks collect one :class:`TestOutcome` per test for results.json; nothing
 parses pytest's text output.
@@ -48,15 +48,15 @@ UNSHIPPED_WEIGHTS = "tests/unshipped_weights.json"  # in a student copy: the hid
 
 
 def grades(target: str, weight: float = 1.0) -> pytest.MarkDecorator:
-    """Usage: ``@grades("optimizers.Adam", weight=2)``: the test earns part of Adam's points."""
+    """Usage: ``@grades("stats.mean", weight=2)``: the test earns part of mean's points."""
     return pytest.mark.grades(target, weight=weight)
 
 
 def each(module: str, cases: Iterable[Any], argnames: str = "name",
          weight: float = 1.0) -> pytest.MarkDecorator:
-    """Usage: ``@each("optimizers", ["Adam", "Momentum"], weight=3)``: the test runs once per
-    name (passed as ``name``, shown as the test's id), each run grading ``optimizers.<name>``.
-    A case may be a tuple that starts with the name: ``@each("optimizers", CASES, "name, lr")``."""
+    """Usage: ``@each("stats", ["mean", "median"], weight=3)``: the test runs once per name
+    (passed as ``name``, shown as the test's id), each run grading ``stats.<name>``. A case
+    may be a tuple that starts with the name: ``@each("stats", CASES, "name, x, want")``."""
     params = []
     for case in cases:
         values = case if isinstance(case, tuple) else (case,)
@@ -97,7 +97,7 @@ class TestOutcome:
 
 
 class StudentCode:
-    """``sub.losses.sigmoid(z)`` runs the student's function in the worker."""
+    """``sub.stats.mean(x)`` runs the student's function in the worker."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self._sandbox = sandbox
@@ -132,7 +132,7 @@ class _StudentModule:
 
 
 class Reference(SimpleNamespace):
-    """The reference solution's modules, as attributes (``ref.losses.sigmoid``)."""
+    """The reference solution's modules, as attributes (``ref.stats.mean``)."""
 
     def __repr__(self) -> str:
         return "<reference>"
