@@ -54,8 +54,11 @@ def _files_under(folder: Path, prefix: str) -> dict[str, bytes]:
 
 
 def toolkit_files(prefix: str = "") -> dict[str, bytes]:
-    """The ``autograder`` package itself."""
-    return _files_under(PACKAGE, f"{prefix}autograder/")
+    """The ``autograder`` package itself, without the tree that ``autograder new`` copies
+    (an instructor's tool, whose example solution a student copy must not hold)."""
+    scaffold = f"{prefix}autograder/templates/new/"
+    return {name: data for name, data in _files_under(PACKAGE, f"{prefix}autograder/").items()
+            if not name.startswith(scaffold)}
 
 
 def student_files(assignment: config.Assignment) -> dict[str, bytes]:
