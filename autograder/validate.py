@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,7 @@ class Report:
 
     @property
     def errors(self) -> list[Finding]:
+        """The findings that stop a release."""
         return [f for f in self.findings if f.level == "error"]
 
     def tally(self) -> str:
@@ -120,7 +122,9 @@ def coverage(assignment: Assignment, inventory: Inventory) -> list[Finding]:
     groups = {target: {node.split("/", 1)[0] for node, t in inventory.tests.items() if t == target}
               for target in assignment.points}
     for target, graded_by in groups.items():
-        for group in sorted(set(assignment.visibility) - graded_by if graded_by else ()):
+        if not graded_by:  # no test grades it at all: an error, said once
+            continue
+        for group in sorted(set(assignment.visibility) - graded_by):
             if group == "public":
                 vector = "" if target in frozen else " and no frozen vector (vectors.yaml)"
                 found.append(Finding("warning", f"{target}: no public test{vector}: students "
@@ -152,7 +156,7 @@ def definitions(assignment: Assignment) -> list[Finding]:
     return found + generated_files(assignment, reported)
 
 
-def generated_files(assignment: Assignment, reported: set[Path] = frozenset()) -> list[Finding]:
+def generated_files(assignment: Assignment, reported: Collection[Path] = ()) -> list[Finding]:
     """An error for each generated file (stubs, frozen vectors, mistakes) that differs from
     what ``autograder stubs`` makes, but those already ``reported``; or for why it fails."""
     try:
@@ -226,7 +230,3 @@ def _home(path: Path) -> str:
         return path.relative_to(config.HOME).as_posix()
     except ValueError:
         return str(path)
-
-
-def _names(names: list[str]) -> str:
-    return ", ".join(repr(n) for n in names)
