@@ -26,7 +26,8 @@ def test_grade_batch_on_an_export_zip(tmp_path):
     on_time, two_days, pair = (rows[f"submission_261000{i}"] for i in (1, 2, 3))
     assert (on_time["late_days"], float(on_time["score"])) == ("0", 7.0)
     assert (two_days["late_days"], float(two_days["score"])) == ("2", 1.0)  # 33.5 h late
-    assert (pair["late_days"], float(pair["score"])) == ("1", 0.0)  # 31 min late, a PDF
+    assert (pair["late_days"], float(pair["score"])) == ("1", -3.0)  # 31 min late, a PDF: the
+    # penalty comes off the hand-graded points too, so the autograder's score goes below 0
     assert pair["students"] == "Pair One; Pair Two"
     assert "Student Two" in (out / "report.html").read_text()
 
