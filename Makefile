@@ -3,20 +3,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench release clean sandbox-tools
+.PHONY: demo test test-fast lint bench release clean sandbox-tools
 
-$(BIN)/autograder: pyproject.toml
+# The venv runs the versions Gradescope installs: requirements.lock as constraints.
+$(BIN)/autograder: pyproject.toml autograder/requirements.in autograder/requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c autograder/requirements.lock -e '.[dev]'
 	touch $@
 
 demo: $(BIN)/autograder          ## grade the reference and a buggy sample, print the table
 	$(BIN)/autograder demo
 
+# Every test, in two processes (pytest-xdist; a group's tests share one worker), then the
+# slowest and the skipped ones (as root, none should skip).
 test: $(BIN)/autograder sandbox-tools  ## lint, then the toolkit's own tests
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadgroup -rs --durations=10
+
+test-fast: $(BIN)/autograder     ## the fast layer: no end-to-end run (under a minute)
+	$(BIN)/pytest -q -m "not slow" -rs
 
 # bubblewrap (the namespace sandbox) and useradd, for the sandbox tests: installed as root
 # where apt is available; the tests that need them skip or adapt where they are missing.

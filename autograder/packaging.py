@@ -24,8 +24,9 @@ TEMPLATES = PACKAGE / "templates"
 EPOCH = (1980, 1, 1, 0, 0, 0)
 SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"  # the system python3 and useradd
 LOCAL_ROOTS = Path("/var/lib/autograder-tests")  # as root: where install_locally's layouts go
-REQUIREMENTS = ["numpy>=1.24", "pytest>=7.4", "hypothesis>=6.80", "pyyaml>=6.0",
-                "pysbd>=0.3.4", "tzdata>=2024.1", "tqdm>=4.66"]
+# Both zips install exactly these versions (requirements.in, which pyproject.toml reads,
+# gives the ranges they were chosen in).
+REQUIREMENTS = (PACKAGE / "requirements.lock").read_bytes()
 PYTEST_INI = """[pytest]
 testpaths = tests
 pythonpath = .
@@ -59,7 +60,7 @@ def student_files(assignment: config.Assignment) -> dict[str, bytes]:
     entries[f"{root}assignment.yaml"] = (assignment.root / "assignment.yaml").read_bytes()
     entries[f"{root}conftest.py"] = CONFTEST.encode()
     entries[f"{root}pytest.ini"] = PYTEST_INI.encode()
-    entries[f"{root}requirements.txt"] = ("\n".join(REQUIREMENTS) + "\n").encode()
+    entries[f"{root}requirements.txt"] = REQUIREMENTS
     entries[f"{root}README.md"] = _fill(TEMPLATES / "student_README.md", assignment).encode()
     return entries
 
@@ -69,7 +70,7 @@ def gradescope_files(assignment: config.Assignment) -> dict[str, bytes]:
     entries = {
         "setup.sh": (TEMPLATES / "setup.sh").read_bytes(),
         "run_autograder": _fill(TEMPLATES / "run_autograder", assignment).encode(),
-        "requirements.txt": ("\n".join(REQUIREMENTS) + "\n").encode(),
+        "requirements.txt": REQUIREMENTS,
     }
     entries |= toolkit_files()
     entries |= _files_under(assignment.root, f"assignments/{assignment.name}/")
