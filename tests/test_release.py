@@ -78,6 +78,7 @@ def student_pytest(folder):
                           text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_student_runs_pytest_on_stubs(dist, tmp_path):
     copy = unpack_student_copy(dist, tmp_path)
     done = student_pytest(copy)
@@ -87,6 +88,7 @@ def test_student_runs_pytest_on_stubs(dist, tmp_path):
     assert "not implemented yet" in done.stdout
 
 
+@pytest.mark.slow
 def test_student_runs_pytest_on_a_finished_copy(dist, tmp_path):
     copy = unpack_student_copy(dist, tmp_path)
     for path in (ROOT / "solutions/optimization").glob("*.py"):
@@ -101,6 +103,7 @@ def test_student_runs_pytest_on_a_finished_copy(dist, tmp_path):
     assert "expected" in done.stdout
 
 
+@pytest.mark.slow
 def test_song_contest_student_copy_checks_answers(tmp_path):
     (student_zip, _) = packaging.build_release(config.load("song_contest"), tmp_path / "dist")
     with zipfile.ZipFile(student_zip) as archive:
@@ -115,6 +118,7 @@ def test_song_contest_student_copy_checks_answers(tmp_path):
     assert "Q1: answered      12 sentences (ok)" in done.stdout
 
 
+@pytest.mark.slow
 def test_song_contest_through_run_autograder(tmp_path):
     """The written assignment's Gradescope zip, end to end, with a late submission."""
     if not can_run_as_root():
