@@ -15,11 +15,11 @@ $(BIN)/autograder: pyproject.toml autograder/requirements.in autograder/requirem
 demo: $(BIN)/autograder          ## grade the reference and a buggy sample, print the table
 	$(BIN)/autograder demo
 
-# Every test, in two processes (pytest-xdist; a group's tests share one worker), then the
+# Every test, in two processes (pytest-xdist; the corpus's tests share one), then the
 # slowest and the skipped ones (as root, none should skip).
 test: $(BIN)/autograder sandbox-tools  ## lint, then the toolkit's own tests
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -n 2 --dist loadgroup -rs --durations=10
+	$(BIN)/pytest -q -n 2 -rs --durations=10
 
 test-fast: $(BIN)/autograder     ## the fast layer: no end-to-end run (under a minute)
 	$(BIN)/pytest -q -m "not slow" -rs

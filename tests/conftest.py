@@ -2,8 +2,9 @@
 
 Tests marked ``slow`` run the toolkit end to end in subprocesses (gradings, setup.sh,
 a student's pytest); ``pytest -m "not slow"`` is the fast layer. ``make test`` runs
-everything with pytest-xdist: the corpus is graded once, in one worker (its tests are
-in one xdist group), and each worker installs one fake /autograder for its session.
+everything with pytest-xdist: the corpus is graded once, in one worker (see
+``pytest_xdist_make_scheduler``), and each worker installs one fake /autograder for its
+session.
 
 With ``AUTOGRADER_TESTS_NO_SKIP=1`` (``.ci/run`` sets it as root) a skipped test fails: CI runs
 as root, so the privilege-separation tests, which skip without root, must run there."""
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PATH = packaging.SYSTEM_PATH
 SANDBOX_POOL, POOL_SIZE = "autograder-sb", 16  # setup.sh's users autograder-sb0..15
 NO_SKIP = os.environ.get("AUTOGRADER_TESTS_NO_SKIP") == "1"
+ONE_WORKER = {"tests/test_corpus.py"}  # modules whose tests all read one expensive fixture
 
 
 def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -180,3 +182,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
         report.outcome = "failed"
         report.longrepr = f"skipped, but every test must run here (AUTOGRADER_TESTS_NO_SKIP=1): {reason}"
     return report
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under ``-n`` (``--dist load``), each test goes to whichever worker is free, but the
+    tests of a module in ``ONE_WORKER`` go together, to one worker, first (the biggest work
+    unit starts first). xdist's ``--dist loadgroup`` would do it with marks, but it renames
+    node ids, which pytest 9 no longer lets a plugin do."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduler(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return Scheduler(config, log) if config.getvalue("dist") == "load" else None

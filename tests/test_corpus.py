@@ -11,8 +11,8 @@ import pytest
 from conftest import ROOT, run_cli
 from corpus import MUTANTS, VARIANTS, write_submission
 
-# Graded once, by one xdist worker: every test here reads the same batch.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("corpus")]
+# Graded once: under xdist, every test here goes to one worker (conftest.ONE_WORKER).
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
