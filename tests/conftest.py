@@ -168,6 +168,8 @@ def _owned(pid: int, table: dict, suspect) -> bool:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say how many tests were skipped, even none: the root-only tests skip without root."""
+    if terminalreporter.config.option.collectonly:
+        return
     skipped = len(terminalreporter.stats.get("skipped", []))
     reasons = " (reasons in the short test summary: pytest -rs)" if skipped else ""
     terminalreporter.write_sep("-", f"{skipped} tests skipped{reasons}")
