@@ -89,8 +89,15 @@ def idle_pool_uids() -> Iterator[set[int]]:
 
 def fake_autograder(name: str) -> Path:
     """A fake /autograder: the release zip unpacked into source/ and the real setup.sh run,
-    in a folder only root can write above (as root: under /var/lib/autograder-tests)."""
-    return packaging.install_locally(config.load(name), packaging.local_root("fake-autograder-"))
+    in a folder only root can write above (as root: under /var/lib/autograder-tests). One
+    setup.sh at a time (xdist workers build their own): two would race to create the pool."""
+    root = packaging.local_root("fake-autograder-")
+    parent = os.open(root.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(parent, fcntl.LOCK_EX)
+        return packaging.install_locally(config.load(name), root)
+    finally:
+        os.close(parent)
 
 
 def skip_unless_root() -> None:
