@@ -28,9 +28,12 @@ TEMPLATES = PACKAGE / "templates"
 EPOCH = (1980, 1, 1, 0, 0, 0)
 SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"  # the system python3 and useradd
 LOCAL_ROOTS = Path("/var/lib/autograder-tests")  # as root: where install_locally's layouts go
-REQUIREMENTS = ["numpy>=1.24", "pytest>=7.4", "hypothesis>=6.80", "pyyaml>=6.0",
-                "pysbd>=0.3.4", "rapidfuzz>=3.0", "tzdata>=2024.1", "tqdm>=4.66"]
-WRITTEN_NEEDS = {"pytest", "pyyaml", "pysbd", "rapidfuzz", "tzdata"}  # the written check's imports
+# Both zips install exactly these versions (requirements.in, which pyproject.toml reads,
+# gives the ranges they were chosen in).
+REQUIREMENTS = (PACKAGE / "requirements.lock").read_bytes()
+# What a written assignment's student copy leaves out of the lock: the programming tests'
+# libraries (the written check imports pytest, pyyaml, pysbd, rapidfuzz and tzdata).
+PROGRAMMING_ONLY = {"numpy", "hypothesis", "sortedcontainers", "tqdm"}
 # The toolkit's plugin prints the report: pytest's own tracebacks and summary stay off.
 PYTEST_INI = """[pytest]
 testpaths = tests
@@ -72,7 +75,7 @@ def student_files(assignment: config.Assignment) -> dict[str, bytes]:
     entries[f"{root}assignment.yaml"] = (assignment.root / "assignment.yaml").read_bytes()
     entries[f"{root}conftest.py"] = CONFTEST[assignment.kind].encode()
     entries[f"{root}pytest.ini"] = PYTEST_INI.encode()
-    entries[f"{root}requirements.txt"] = ("\n".join(student_requirements(assignment)) + "\n").encode()
+    entries[f"{root}requirements.txt"] = student_requirements(assignment)
     readme = "student_README.md" if assignment.kind == "programming" else "student_README_written.md"
     entries[f"{root}README.md"] = _fill(TEMPLATES / readme, assignment).encode()
     unshipped = sorted(g for g in assignment.visibility if g != "public")
@@ -83,12 +86,14 @@ def student_files(assignment: config.Assignment) -> dict[str, bytes]:
     return entries
 
 
-def student_requirements(assignment: config.Assignment) -> list[str]:
-    """What a student installs: all of the toolkit's requirements for a programming
-    assignment; for a written one, only what its check imports."""
+def student_requirements(assignment: config.Assignment) -> bytes:
+    """What a student installs: the whole lock for a programming assignment; for a written
+    one, the lock without the programming tests' libraries."""
     if assignment.kind == "programming":
         return REQUIREMENTS
-    return [r for r in REQUIREMENTS if re.split(r"[<>=!~ ;\[]", r)[0].lower() in WRITTEN_NEEDS]
+    lines = REQUIREMENTS.decode().splitlines(keepends=True)
+    return "".join(line for line in lines
+                   if re.split(r"[<>=!~ ;\[]", line)[0].lower() not in PROGRAMMING_ONLY).encode()
 
 
 def gradescope_files(assignment: config.Assignment) -> dict[str, bytes]:
@@ -96,7 +101,7 @@ def gradescope_files(assignment: config.Assignment) -> dict[str, bytes]:
     entries = {
         "setup.sh": (TEMPLATES / "setup.sh").read_bytes(),
         "run_autograder": _fill(TEMPLATES / "run_autograder", assignment).encode(),
-        "requirements.txt": ("\n".join(REQUIREMENTS) + "\n").encode(),
+        "requirements.txt": REQUIREMENTS,
     }
     entries |= toolkit_files()
     entries |= _files_under(assignment.root, f"assignments/{assignment.name}/")

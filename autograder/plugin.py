@@ -187,8 +187,10 @@ class GradingSession:
         items.sort(key=lambda item: order[self.outcomes[item.nodeid].target])  # stable
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Tell the sandbox which names are about to be graded (the selected tests')."""
-        self.sandbox.begin(dict.fromkeys(self.outcomes[i.nodeid].target for i in session.items))
+        """Tell the sandbox which names are about to be graded (the selected tests'; none
+        when a test's marker was refused, and pytest stops with that usage error)."""
+        self.sandbox.begin(dict.fromkeys(self.outcomes[i.nodeid].target for i in session.items
+                                         if i.nodeid in self.outcomes))
 
     def pytest_sessionstart(self) -> None:
         """Import the submission once; stop the session if the sandbox cannot run."""

@@ -1,20 +1,35 @@
-"""Shared fixtures for the toolkit's own tests."""
+"""Shared fixtures for the toolkit's own tests.
 
+Tests marked ``slow`` run the toolkit end to end in subprocesses (gradings, setup.sh,
+a student's pytest); ``pytest -m "not slow"`` is the fast layer. ``make test`` runs
+everything with pytest-xdist: the corpus is graded once, in one worker (see
+``pytest_xdist_make_scheduler``), and each worker installs one fake /autograder for its
+session.
+
+With ``AUTOGRADER_TESTS_NO_SKIP=1`` (``.ci/run`` sets it as root) a skipped test fails: CI runs
+as root, so the privilege-separation tests, which skip without root, must run there."""
+
+import contextlib
+import fcntl
 import os
 import pwd
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from autograder import config, packaging
+from autograder.sandbox import jail
 
 ROOT = Path(__file__).resolve().parent.parent
 PATH = packaging.SYSTEM_PATH
 SANDBOX_POOL, POOL_SIZE = "autograder-sb", 16  # setup.sh's users autograder-sb0..15
+NO_SKIP = os.environ.get("AUTOGRADER_TESTS_NO_SKIP") == "1"
+ONE_WORKER = {"tests/test_corpus.py"}  # modules whose tests all read one expensive fixture
 
 
 def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -37,24 +52,65 @@ def can_run_as_root() -> bool:
             and Path("/usr/bin/python3").exists())
 
 
+def pool_users() -> list[pwd.struct_passwd]:
+    """The sandbox pool users that exist on this machine (none before setup.sh)."""
+    pool = {f"{SANDBOX_POOL}{i}" for i in range(POOL_SIZE)}
+    return [user for user in pwd.getpwall() if user.pw_name in pool]
+
+
 def pool_uids() -> set[int]:
     """The uids of the sandbox pool users that exist on this machine."""
-    pool = {f"{SANDBOX_POOL}{i}" for i in range(POOL_SIZE)}
-    return {user.pw_uid for user in pwd.getpwall() if user.pw_name in pool}
+    return {user.pw_uid for user in pool_users()}
+
+
+@contextlib.contextmanager
+def idle_pool_uids() -> Iterator[set[int]]:
+    """The uids of the pool users that no running grading has leased (another test's, or
+    someone else's on this machine), held like a grading holds them (``flock``) until the
+    block ends, so that none of them is leased meanwhile. What a user that is leased now
+    owns belongs to a grading still running, not to one that has ended."""
+    jail.LOCK_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    idle, locks = set(), []
+    try:
+        for user in pool_users():
+            lock = open(jail.LOCK_DIR / user.pw_name, "w")  # noqa: SIM115 - held for the block
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                lock.close()
+                continue
+            locks.append(lock)
+            idle.add(user.pw_uid)
+        yield idle
+    finally:
+        for lock in locks:
+            lock.close()
 
 
 def fake_autograder(name: str) -> Path:
     """A fake /autograder: the release zip unpacked into source/ and the real setup.sh run,
-    in a folder only root can write above (as root: under /var/lib/autograder-tests)."""
-    return packaging.install_locally(config.load(name), packaging.local_root("fake-autograder-"))
+    in a folder only root can write above (as root: under /var/lib/autograder-tests). One
+    setup.sh at a time (xdist workers build their own): two would race to create the pool."""
+    root = packaging.local_root("fake-autograder-")
+    parent = os.open(root.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(parent, fcntl.LOCK_EX)
+        return packaging.install_locally(config.load(name), root)
+    finally:
+        os.close(parent)
 
 
-@pytest.fixture(scope="module")
-def gradescope_root():
-    """A fake /autograder, built by unzipping the release and running the real setup.sh
-    (as root, with the pool of sandbox users)."""
+def skip_unless_root() -> None:
     if not can_run_as_root():
         pytest.skip("needs root and useradd to create the sandbox users")
+
+
+@pytest.fixture(scope="session")
+def gradescope_root() -> Iterator[Path]:
+    """A fake /autograder, built by unzipping the release and running the real setup.sh
+    (as root, with the pool of sandbox users): one per session (per xdist worker), shared
+    by the modules that grade through it one submission at a time."""
+    skip_unless_root()
     root = fake_autograder("optimization")
     yield root
     shutil.rmtree(root, ignore_errors=True)
@@ -115,3 +171,39 @@ def _owned(pid: int, table: dict, suspect) -> bool:
         pid = table[pid][0]
     return False
 
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests were skipped, even none: the root-only tests skip without root."""
+    if terminalreporter.config.option.collectonly:
+        return
+    skipped = len(terminalreporter.stats.get("skipped", []))
+    reasons = " (reasons in the short test summary: pytest -rs)" if skipped else ""
+    terminalreporter.write_sep("-", f"{skipped} tests skipped{reasons}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    """Under ``AUTOGRADER_TESTS_NO_SKIP=1``, a skip is a failure that gives its reason."""
+    report = yield
+    if NO_SKIP and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but every test must run here (AUTOGRADER_TESTS_NO_SKIP=1): {reason}"
+    return report
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under ``-n`` (``--dist load``), each test goes to whichever worker is free, but the
+    tests of a module in ``ONE_WORKER`` go together, to one worker, first (the biggest work
+    unit starts first). xdist's ``--dist loadgroup`` would do it with marks, but it renames
+    node ids, which pytest 9 no longer lets a plugin do."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduler(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return Scheduler(config, log) if config.getvalue("dist") == "load" else None

@@ -5,12 +5,15 @@ import csv
 import shutil
 import zipfile
 
+import pytest
+
 from conftest import ROOT, run_cli
 
 EXPORT = ROOT / "tests" / "fixtures" / "gradescope_export" / "submission_metadata.yml"
 EXEMPLAR = ROOT / "solutions" / "song_contest" / "responses.md"
 
 
+@pytest.mark.slow
 def test_grade_batch_on_an_export_zip(tmp_path):
     export = tmp_path / "export.zip"
     with zipfile.ZipFile(export, "w") as archive:
@@ -38,6 +41,7 @@ def test_grade_batch_reports_a_bad_source(tmp_path):
     assert done.returncode == 2 and "neither a folder nor a zip file" in done.stderr
 
 
+@pytest.mark.slow
 def test_grade_batch_keeps_going_past_a_broken_submission(tmp_path):
     subs = tmp_path / "subs"
     (subs / "ok").mkdir(parents=True)

@@ -13,6 +13,9 @@ from autograder import config, scoring
 from conftest import ROOT, run_cli
 from corpus import CLASSIC, MUTANTS, VARIANTS, write_submission
 
+# Graded once: under xdist, every test here goes to one worker (conftest.ONE_WORKER).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory, jobs):
@@ -28,6 +31,8 @@ def graded(tmp_path_factory, jobs):
         write_submission(subs / f"bug_{mutant.name}", mutant.edits)
     for name, edits in VARIANTS.items():
         write_submission(subs / f"ok_{name}", edits)
+    windows = write_submission(subs / "windows_encoded") / "schedules.py"
+    windows.write_bytes(("# Schedules, café edition\r\n" + windows.read_text()).encode("cp1252"))
     out = root / "out"
     run_cli("grade-batch", "optimization", str(subs), "--out", str(out), "--jobs", str(jobs),
             timeout=3000)
@@ -143,10 +148,19 @@ def test_failures_name_the_function_and_show_values(graded):
 
 
 def test_student_prints_are_captured(graded):
+    """What a name prints is shown under each of its tests, and nowhere else."""
     results, _ = graded
-    outputs = "\n".join(t["output"] for t in results["ok_chatty"]["tests"])
-    assert results["ok_chatty"]["score"] == 100
-    assert "Your code printed" not in outputs or "l1 debug" in outputs
+    result = results["ok_chatty"]
+    assert result["score"] == 100
+    printed = {"losses.l1_loss": "l1 debug", "optimizers.Adam": "adam step",
+               "training.train_logistic_regression": "epoch 0"}
+    for test in result["tests"]:
+        marker = printed.get(test["tags"][0])
+        if marker is None:
+            assert "Your code printed" not in test["output"], test["name"]
+        else:
+            assert f"\n\nYour code printed:\n{marker}" in test["output"], test["name"]
+    assert {t["tags"][0] for t in result["tests"]} >= set(printed)
 
 
 def test_batch_writes_grades_csv_and_report(graded):
@@ -159,18 +173,15 @@ def test_batch_writes_grades_csv_and_report(graded):
     assert "<table>" in (out / "report.html").read_text()
 
 
-def test_grading_is_deterministic(tmp_path):
-    sub = write_submission(tmp_path / "sub", MUTANTS[5].edits)
-    outputs = []
-    for i in range(2):
-        run_cli("grade", "optimization", str(sub), "--out", str(tmp_path / f"r{i}.json"), "--quiet")
-        outputs.append((tmp_path / f"r{i}.json").read_text())
-    assert outputs[0] == outputs[1]
+def test_grading_is_deterministic(graded, tmp_path):
+    """The batch's results.json of a buggy submission, byte for byte, when graded again."""
+    _, out = graded
+    name = f"bug_{MUTANTS[5].name}"
+    run_cli("grade", "optimization", str(out.parent / "submissions" / name), "--out",
+            str(tmp_path / "again.json"), "--quiet")
+    assert (tmp_path / "again.json").read_bytes() == (out / "results" / f"{name}.json").read_bytes()
 
 
-def test_windows_encoded_file_is_read(tmp_path):
-    sub = write_submission(tmp_path / "sub")
-    text = (sub / "schedules.py").read_text()
-    (sub / "schedules.py").write_bytes(("# Schedules, café edition\r\n" + text).encode("cp1252"))
-    run_cli("grade", "optimization", str(sub), "--out", str(tmp_path / "r.json"), "--quiet")
-    assert json.loads((tmp_path / "r.json").read_text())["score"] == 100
+def test_windows_encoded_file_is_read(graded):
+    results, _ = graded
+    assert results["windows_encoded"]["score"] == 100

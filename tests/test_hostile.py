@@ -19,9 +19,13 @@ from autograder.sandbox import jail as jails
 from conftest import ROOT, orphans, pool_uids, run_autograder, run_cli
 from corpus import Edit, write_submission
 
+pytestmark = pytest.mark.slow  # every test grades, but the fallback's
 FIXTURES = ROOT / "tests" / "fixtures" / "gradescope"
 ALL = ("losses", "optimizers", "schedules", "regularization", "training", "layers")
 L, OPT, S, R, T, Y = (f"{m}.py" for m in ALL)
+
+
+RESULTS_GUESS = "RESULTS = ['/autograder/results/results.json']"  # where overwrites_results aims
 
 
 def at_top(file, code):
@@ -67,11 +71,14 @@ HOSTILE = {
               "    exec(open(home + '/solutions/optimization/layers.py').read(), namespace)\n"
               "    return namespace['residual_backward'](dout, x, W, b)\n\n\ndef _unused(dout, x, W, b):"),),
         {"layers.residual_backward"}, True),
-    "overwrites_results": ((at_top(OPT, "import glob, json, os\n"
-                                      "for _p in ['/autograder/results/results.json'] + glob.glob(os.environ.get('PYTHONPATH', '') + '/../results/results.json'):\n"
-                                      "    try:\n        open(_p, 'w').write(json.dumps({'score': 100, 'tests': []}))\n"
-                                      "    except OSError as e:\n        print('could not overwrite', _p, e)"),
-                            Edit(OPT, "def __init__(self, lr=0.001, beta1=0.9", "def __init__(self, lr=0.01, beta1=0.9")),
+    "overwrites_results": ((at_top(OPT, f"import json\n{RESULTS_GUESS}\n\n\ndef _overwrite():\n"
+                                      "    for _p in RESULTS:\n        try:\n"
+                                      "            open(_p, 'w').write(json.dumps({'score': 100, 'tests': []}))\n"
+                                      "        except OSError as e:\n            print('could not overwrite', _p, e)\n\n\n"
+                                      "_overwrite()"),
+                            Edit(OPT, "def __init__(self, lr=0.001, beta1=0.9", "def __init__(self, lr=0.01, beta1=0.9"),
+                            Edit(OPT, "        self.lr = lr\n        self.beta1 = beta1",
+                                 "        _overwrite()  # at import time and in every test of Adam\n        self.lr = lr\n        self.beta1 = beta1")),
                            {"optimizers.Adam"}, True),
     "ten_megabytes_of_prints": ((Edit(R, "    return 2.0 * lam * np.asarray(w, dtype=float)",
                                       "    print('x' * 10_000_000)\n    return 2.0 * lam * np.asarray(w, dtype=float)"),),
@@ -94,9 +101,15 @@ HOSTILE = {
 }
 
 
-def build(name, dest):
+def build(name, dest, results=None):
+    """The submission ``name`` in ``dest``; ``results``: the results.json that the
+    overwrites_results attack aims at, besides Gradescope's."""
     edits, _, _ = HOSTILE[name]
     write_submission(dest, edits)
+    if name == "overwrites_results" and results is not None:
+        path = dest / OPT
+        targets = ["/autograder/results/results.json", str(results)]
+        path.write_text(path.read_text().replace(RESULTS_GUESS, f"RESULTS = {targets!r}"))
     if name == "nan_everywhere":
         path = dest / L
         path.write_text(path.read_text() + "\n" + "\n".join(
@@ -164,11 +177,12 @@ def copy_layout(gradescope_root, kind):
 @pytest.mark.parametrize("name", CASES)
 def test_hostile_submission_as_root(gradescope_root, name):
     attacked = set()
+    target = gradescope_root / "results" / "results.json"
 
     def builder(dest):
         attacked.update(HOSTILE[name][1] if name in HOSTILE else special(name, dest))
         if name in HOSTILE:
-            build(name, dest)
+            build(name, dest, target)
 
     results_path, elapsed = run_autograder(gradescope_root, builder, FIXTURES / "on_time.json")
     must_lose = HOSTILE[name][2] if name in HOSTILE else name != "nested_folder"
@@ -179,9 +193,9 @@ def test_hostile_submission_as_root(gradescope_root, name):
     if name == "reads_reference_and_hidden_tests":
         outputs = "\n".join(t["output"] for t in result["tests"])
         assert "Permission denied" in outputs or "No such file" in outputs  # bubblewrap: not there
-    if name == "overwrites_results":
-        outputs = "\n".join(t["output"] for t in result["tests"])
-        assert "could not overwrite" in outputs or result["tests"]
+    if name == "overwrites_results":  # every try failed, and said so in the test that made it
+        adam = [t["output"] for t in result["tests"] if t["tags"][0] == "optimizers.Adam"]
+        assert adam and all(f"could not overwrite {target} [Errno" in out for out in adam), adam
 
 
 def test_run_autograder_without_root_privileges(gradescope_root, tmp_path):

@@ -18,7 +18,16 @@ import pytest
 
 from autograder import config, packaging
 
-from conftest import PATH, POOL_SIZE, ROOT, SANDBOX_POOL, can_run_as_root, pool_uids
+from conftest import (
+    PATH,
+    POOL_SIZE,
+    ROOT,
+    SANDBOX_POOL,
+    can_run_as_root,
+    fake_autograder,
+    pool_uids,
+    skip_unless_root,
+)
 
 NOBODY = 65534  # the uid of nobody and the gid of nogroup on Debian and Ubuntu
 TEST_POOL = "autograder-testsb"  # a pool of the tests' own, deleted afterwards
@@ -101,19 +110,27 @@ def test_setup_looks_where_symlinks_lead(tmp_path):
 
 # -- an installed layout, as root (one real setup.sh run) -------------------------------
 @pytest.fixture(scope="module")
-def installed(gradescope_root):
-    return gradescope_root
+def installed():
+    """A fake /autograder just as setup.sh left it: nothing was graded in it (the shared
+    ``gradescope_root`` holds submissions and results)."""
+    skip_unless_root()
+    root = fake_autograder("optimization")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_no_folder_above_the_fake_root_is_writable_by_others(installed):
     assert [p for p in (installed, *installed.parents) if writable_by_others(p)] == []
 
 
+@pytest.mark.slow
 def test_install_leaves_no_gradescope_zip_behind(installed):
     assert sorted(installed.iterdir()) == [installed / "source", installed / "venv"]
     assert not list(installed.rglob("*.zip"))
 
 
+@pytest.mark.slow
 def test_only_the_toolkit_and_the_venv_are_readable_by_others(installed):
     source = installed / "source"
     secrets = [source / "solutions", source / "assignments" / "optimization" / "tests" / "hidden"]
@@ -146,6 +163,7 @@ def delete_pool(prefix: str) -> None:
         subprocess.run(["userdel", f"{prefix}{i}"], capture_output=True, env={"PATH": PATH})
 
 
+@pytest.mark.slow
 def test_setup_makes_the_pool_of_sandbox_users_and_can_run_twice(installed):
     delete_pool(TEST_POOL)
     try:
@@ -165,6 +183,7 @@ def test_setup_makes_the_pool_of_sandbox_users_and_can_run_twice(installed):
         delete_pool(TEST_POOL)
 
 
+@pytest.mark.slow
 def test_run_autograder_hands_the_pool_to_the_grader(installed, tmp_path):
     """As root, run_autograder passes --sandbox-pool when the pool exists, and only then.
     A stand-in python records the grader's arguments."""

@@ -169,6 +169,7 @@ def test_song_contest_student_copy_checks_answers(tmp_path):
     assert "ok    12 sentences; the answer should have 10 to 20." in done.stdout
 
 
+@pytest.mark.slow
 def test_song_contest_through_run_autograder(tmp_path):
     """The written assignment's Gradescope zip, end to end, with a late submission."""
     if not can_run_as_root():

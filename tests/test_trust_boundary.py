@@ -15,7 +15,6 @@ root, what the worker can read of the repository's solutions/ and hidden tests (
 import contextlib
 import json
 import os
-import pwd
 import re
 import shutil
 import signal
@@ -31,11 +30,11 @@ from attacks import ATTACKS, BY_NAME, LITTER_MARK, PLANT_MARK, Attack, may_lose,
 
 from autograder import config
 
-from conftest import PATH, ROOT, orphans, run_autograder
+from conftest import PATH, ROOT, idle_pool_uids, orphans, pool_uids, run_autograder
 from corpus import write_submission
 
+pytestmark = pytest.mark.slow  # every test grades, but the last
 METADATA = ROOT / "tests" / "fixtures" / "gradescope" / "on_time.json"
-POOL_USERS = tuple(f"autograder-sb{i}" for i in range(16))  # setup.sh's sandbox users
 WALL_LIMIT = 600.0  # seconds: Gradescope stops a run after 10 minutes
 SCRATCH = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
 SIZE_WORDS = re.compile(r"\b(size|large|big|limit|cap|bytes|[KMG]i?B)\b", re.IGNORECASE)
@@ -44,24 +43,16 @@ TABLE = [attack for attack in ATTACKS if attack.cls != 11]  # class 11 needs two
 
 
 # -- what is left on the machine --------------------------------------------------------
-def sandbox_uids() -> set[int]:
-    """The uids of the pool users that exist on this machine (none before setup.sh)."""
-    uids = set()
-    for name in POOL_USERS:
-        with contextlib.suppress(KeyError):
-            uids.add(pwd.getpwnam(name).pw_uid)
-    return uids
-
-
 def processes_of(uids: set[int]) -> list[str]:
     """Live processes owned by ``uids`` that nothing alive owns (another grading may run
     beside this one)."""
     return orphans(lambda owner, cmd: owner in uids)
 
 
-def files_left(uids: set[int], since: float) -> list[str]:
-    """Paths under /tmp, /var/tmp and /dev/shm that a pool user owns and changed after
-    ``since`` (older ones are not ours to judge), or that the litter attack named."""
+def files_left(idle: set[int], busy: set[int], since: float) -> list[str]:
+    """Paths under /tmp, /var/tmp and /dev/shm that an idle pool user owns and changed
+    after ``since`` (older ones are not ours to judge), or that the litter attack named;
+    never those of a user that a running grading holds (it is not done with them)."""
     found = []
     for top in SCRATCH:
         for folder, dirs, files in os.walk(top):  # never follows symbolic links
@@ -71,15 +62,18 @@ def files_left(uids: set[int], since: float) -> list[str]:
                     info = os.lstat(path)
                 except OSError:
                     continue
-                if LITTER_MARK in name or (info.st_uid in uids and info.st_mtime >= since):
+                if info.st_uid in busy:
+                    continue
+                if LITTER_MARK in name or (info.st_uid in idle and info.st_mtime >= since):
                     found.append(path)
     return found
 
 
 def assert_nothing_left(since: float) -> None:
-    uids = sandbox_uids()
+    uids = pool_uids()
     assert processes_of(uids) == [], "processes of the sandbox users survived the grading"
-    left = files_left(uids, since)
+    with idle_pool_uids() as idle:
+        left = files_left(idle, uids - idle, since)
     assert not left, f"{len(left)} files left behind, e.g. {left[:5]}"
 
 

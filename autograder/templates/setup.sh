@@ -45,10 +45,11 @@ for tests in "$SRC"/assignments/*/tests; do
     done
 done
 
-# Python 3 with venv (Ubuntu 22.04 ships python3 without ensurepip).
+# Python 3 with venv (Ubuntu 22.04 ships python3 without ensurepip). The venv brings its
+# own pip; python3-pip's Recommends would pull in build-essential and python3-dev.
 if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv
 fi
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"

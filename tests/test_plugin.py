@@ -1,0 +1,140 @@
+"""The pytest plugin (autograder/plugin.py) on a tiny assignment of its own, graded in
+this process: the ``grades`` marker and its weights, failure messages, the student's
+prints under the test that printed them, and malformed test suites."""
+
+import sys
+import textwrap
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import settings
+
+from autograder import config, plugin, runner
+
+ASSIGNMENT = """
+title: Tiny
+kind: programming
+files: [m.py]
+points: {m.double: 3, m.triple: 1}
+visibility: {public: visible, hidden: after_published}
+due: "2024-10-11 23:59"
+timezone: America/New_York
+"""
+REFERENCE = "def double(x):\n    return 2 * x\n\n\ndef triple(x):\n    return 3 * x\n"
+PUBLIC = '''
+from autograder.checks import assert_close
+from autograder.plugin import grades
+
+
+@grades("m.double", weight=2)
+def test_double_of_two(sub):
+    """double(2) is 4"""
+    assert_close(sub.m.double(2.0), 4.0, "double", {"x": 2.0})
+
+
+@grades("m.double")
+def test_double_of_zero(sub):
+    assert_close(sub.m.double(0.0), 0.0, "double", {"x": 0.0})
+'''
+HIDDEN = '''
+import pytest
+
+from autograder.plugin import grades
+
+
+@grades("m.triple")
+@pytest.mark.parametrize("x", [1.0, -2.0])
+def test_triple_matches_the_reference(sub, ref, x):
+    """triple agrees with the reference"""
+    assert sub.m.triple(x) == ref.m.triple(x), "triple is wrong"
+'''
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """The tiny assignment, with its reference under a home of its own."""
+    home = tmp_path / "home"
+    root = home / "assignments" / "tiny"
+    for group, text in (("public", PUBLIC), ("hidden", HIDDEN)):
+        (root / "tests" / group).mkdir(parents=True)
+        (root / "tests" / group / f"test_{group}.py").write_text(textwrap.dedent(text))
+    (root / "assignment.yaml").write_text(ASSIGNMENT)
+    (home / "solutions" / "tiny").mkdir(parents=True)
+    (home / "solutions" / "tiny" / "m.py").write_text(REFERENCE)
+    monkeypatch.setattr(config, "HOME", home)
+    profile = settings.get_current_profile_name()
+    yield config.load_path(root / "assignment.yaml", "tiny")
+    settings.load_profile(profile)  # the grading session loaded the grader's own
+    for name, module in list(sys.modules.items()):  # its tests and the reference
+        if str(getattr(module, "__file__", None)).startswith(str(home)):
+            del sys.modules[name]
+
+
+def grade(assignment, tmp_path, source: str, name: str = "m.py") -> dict:
+    submission = tmp_path / "submission"
+    submission.mkdir(exist_ok=True)
+    (submission / name).write_text(source)
+    return runner.grade(assignment, submission)
+
+
+def test_points_are_shared_by_weight_and_rows_follow_the_points(tiny, tmp_path):
+    document = grade(tiny, tmp_path, REFERENCE, name="M (1).py")
+    files, *rows = document["tests"]
+    assert files["name"] == "Submitted files" and "graded 'M (1).py' as m.py" in files["output"]
+    assert [(r["name"], r["max_score"], r["visibility"], r["number"]) for r in rows] == [
+        ("m.double (public tests)", 3.0, "visible", "1.1"),
+        ("m.triple (hidden tests)", 1.0, "after_published", "2.1")]
+    assert document["score"] == 4 and all(r["status"] == "passed" for r in rows)
+
+
+def test_a_failure_costs_its_share_says_why_and_shows_what_that_test_printed(tiny, tmp_path):
+    student = REFERENCE.replace("return 2 * x", "print('double saw', x)\n    return 2 * x + (x > 1)")
+    rows = {r["name"]: r for r in grade(tiny, tmp_path, student)["tests"]}
+    double = rows["m.double (public tests)"]
+    assert (double["score"], double["max_score"]) == (1.0, 3.0)  # weight 2 of 3 lost
+    assert double["output"].startswith(
+        "✗ double(2) is 4\n    double(x=2)\n      expected: 4\n      got:      5\n\n"
+        "    Your code printed:\n    double saw 2.0\n")
+    assert "double saw 0.0" not in double["output"]  # printed by the other test, which passed
+    assert double["output"].endswith("✓ 1 of 2 tests passed: test_double_of_zero")
+    assert rows["m.triple (hidden tests)"]["score"] == 1.0
+
+
+@pytest.mark.parametrize(("test", "error"), [
+    ("def test_unmarked(sub):\n    pass\n", "a grading test needs @grades('module.name')"),
+    ("@grades('m.quadruple')\ndef test_x(sub):\n    pass\n",
+     "grades 'm.quadruple', which is not in assignment.yaml points"),
+    ("@grades('m.double', weight=0)\ndef test_x(sub):\n    pass\n", "weight=0 must be a positive number"),
+], ids=["unmarked", "unknown-name", "zero-weight"])
+def test_a_malformed_test_suite_is_the_graders_error(tiny, tmp_path, test, error):
+    (tiny.tests_dir / "public" / "test_bad.py").write_text(
+        f"from autograder.plugin import grades\n\n\n{test}")
+    with pytest.raises(runner.GradingError, match="did not run") as raised:
+        grade(tiny, tmp_path, REFERENCE)
+    assert f"public/test_bad.py::test_{'unmarked' if 'unmarked' in test else 'x'}: {error}" \
+        in str(raised.value)
+
+
+def test_failure_messages_keep_assertions_and_explain_the_rest():
+    assert plugin.failure_message(AssertionError("expected 4")) == "expected 4"
+    assert plugin.failure_message(KeyError("k")) == \
+        "the grader could not use your result (KeyError: 'k')"
+    noted = AssertionError("wrong")
+    noted.add_note("Falsifying example: f(x=1)")
+    assert plugin.failure_message(noted) == "wrong\nFalsifying example: f(x=1)"
+    long = plugin.failure_message(AssertionError("x" * 10_000))
+    assert len(long) == plugin.MESSAGE_CAP + len("\n[...]") and long.endswith("\n[...]")
+    assert plugin.failure_message(AssertionError()) == "AssertionError"
+
+
+def test_sub_calls_the_sandbox_by_contract_name():
+    calls = []
+    sandbox = SimpleNamespace(call=lambda *a: calls.append(a) or 7, last_reply={"mutated": []})
+    sub = plugin.StudentCode(sandbox)
+    assert sub.losses.sigmoid(1.0, k=2) == 7
+    assert calls == [("losses.sigmoid", (1.0,), {"k": 2})]
+    assert sub.last_call == {"mutated": []} and repr(sub) == "<your code>"
+    with pytest.raises(AttributeError):
+        sub._sandbox_internals  # noqa: B018
+    mark = plugin.grades("optimizers.Adam", weight=2).mark
+    assert (mark.name, mark.args, mark.kwargs) == ("grades", ("optimizers.Adam",), {"weight": 2})
