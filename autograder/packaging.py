@@ -29,7 +29,7 @@ EPOCH = (1980, 1, 1, 0, 0, 0)
 SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"  # the system python3 and useradd
 LOCAL_ROOTS = Path("/var/lib/autograder-tests")  # as root: where install_locally's layouts go
 REQUIREMENTS = ["numpy>=1.24", "pytest>=7.4", "hypothesis>=6.80", "pyyaml>=6.0",
-                "pysbd>=0.3.4", "rapidfuzz>=3.0", "tzdata>=2024.1", "tqdm>=4.66"]
+                "pysbd>=0.3.4", "rapidfuzz>=3.0", "tzdata>=2024.1"]
 WRITTEN_NEEDS = {"pytest", "pyyaml", "pysbd", "rapidfuzz", "tzdata"}  # the written check's imports
 # The toolkit's plugin prints the report: pytest's own tracebacks and summary stay off.
 PYTEST_INI = """[pytest]
