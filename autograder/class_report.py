@@ -158,17 +158,21 @@ def scores_of(rows: list[dict[str, Any]]) -> list[float]:
 
 
 # -- figures ----------------------------------------------------------------------------
-def figure(draw: Callable[[Any], None], alt: str, size: tuple[float, float] = (6.4, 2.6)) -> str:
-    """An <img> of what ``draw`` draws on a fresh matplotlib axes, as a PNG data URI; a
-    note instead when matplotlib is not installed."""
+def figure(draw: Callable[[Any], None], alt: str, counts: str,
+           size: tuple[float, float] = (6.4, 2.6)) -> str:
+    """An <img> of what ``draw`` draws on a fresh matplotlib axes, as a PNG data URI
+    (``counts``, "x" or "y": the axis whose ticks are whole numbers); a note instead when
+    matplotlib is not installed."""
     try:
         from matplotlib.figure import Figure  # the object API: no pyplot, no global backend
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return f"<p class='note'>{esc(NO_MATPLOTLIB)}</p>"
     fig = Figure(figsize=size, dpi=100, layout="constrained")
     axes = fig.add_subplot()
     axes.grid(alpha=0.3)
     draw(axes)
+    getattr(axes, f"{counts}axis").set_major_locator(MaxNLocator(integer=True))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")  # the Agg renderer
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -241,22 +245,28 @@ def report_page(assignment: Assignment, rows: list[dict[str, Any]],
     possible = max((sum(t["max_score"] for t in d["tests"]) for d in graded), default=0.0)
     scores = scores_of(rows)
     errors = [row for row in rows if row["error"]]
+    failed = {r["submission"] for r in errors}
     body = [f"<h1>{esc(assignment.title)}</h1>",
-            f"<p>{len(documents) + len({r['submission'] for r in errors})} submissions, "
-            f"{len(rows)} students; {len(graded)} submissions graded.</p>"]
-    if errors:
-        body.append(f"<p class='failed'>{len({r['submission'] for r in errors})} submissions "
-                    "could not be graded (see the table of students).</p>")
+            f"<p>{count(len(documents) + len(failed), 'submission')}, "
+            f"{count(len(rows), 'student')}; {len(graded)} graded.</p>"]
+    if failed:
+        body.append(f"<p class='failed'>{count(len(failed), 'submission')} could not be "
+                    "graded (the table of students says why).</p>")
     body += score_section(scores, possible, assignment.manual_points)
     body += names_section(name_stats(graded), assignment.kind)
     body += failures_section(*failures(graded))
     for label, (students, reference) in curves(graded).items():
         body += [f"<h2>{esc(label)}</h2>",
-                 f"<p>{len(students)} submissions; the reference's curve dashed.</p>",
-                 figure(curve_band(label, students, reference), f"{label} of the class")]
+                 f"<p>{count(len(students), 'submission')}; the reference's curve dashed.</p>",
+                 figure(curve_band(label, students, reference), f"{label} of the class", "x")]
     body += late_section(rows)
     body += students_section(rows)
     return page(f"{assignment.title}: class report", body)
+
+
+def count(n: int, noun: str) -> str:
+    """``1 student``, ``2 students``."""
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def page(title: str, body: list[str]) -> str:
@@ -277,7 +287,7 @@ def score_section(scores: list[float], possible: float, manual: float) -> list[s
             f"<p>Per student, after the late penalty{out_of}: mean "
             f"<b>{statistics.fmean(scores):.2f}</b>, median <b>{statistics.median(scores):.2f}</b>, "
             f"maximum <b>{max(scores):.2f}</b> ({len(scores)} students).</p>",
-            figure(histogram(scores, possible), "histogram of the scores")]
+            figure(histogram(scores, possible), "histogram of the scores", "y")]
 
 
 def names_section(stats: list[NameStats], kind: str) -> list[str]:
@@ -323,7 +333,7 @@ def late_section(rows: list[dict[str, Any]]) -> list[str]:
         return ["<h2>Days late</h2>", "<p>No submission times are known (no metadata).</p>"]
     table = "".join(f"<tr><td>{esc(d)}</td><td class='n'>{n}</td></tr>"
                     for d, n in sorted(days.items(), key=lambda kv: (isinstance(kv[0], str), kv[0])))
-    return ["<h2>Days late</h2>", figure(late_bars(days), "students per days late"),
+    return ["<h2>Days late</h2>", figure(late_bars(days), "students per days late", "y"),
             f"<table><tr><th>days late</th><th>students</th></tr>{table}</table>"]
 
 
