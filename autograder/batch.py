@@ -371,9 +371,11 @@ RUNNING = Running()
 
 def run_killable(command: list[str], timeout: float) -> tuple[int | None, str]:
     """Run ``command`` in a session of its own: (its exit status, what it wrote to stderr).
-    The status is None when it ran past ``timeout`` seconds. Either way, every process it
-    started and left behind is killed. stderr goes to a file, so that a process it left
-    holding a pipe cannot keep the batch waiting."""
+    The status is None when it ran past ``timeout`` seconds: then it is killed with every
+    process below it. When it ends by itself, what it left in its process group is killed
+    (``autograder grade`` ends what left the group itself: its jail kills every process
+    of its pool users). stderr goes to a file, so that a process left holding a pipe
+    cannot keep the batch waiting."""
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=err, start_new_session=True)
