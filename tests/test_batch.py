@@ -303,16 +303,19 @@ def test_as_root_a_pool_that_cannot_run_stops_the_batch_before_grading(tmp_path)
 
 # -- slow: Dask, and the sandbox pool as on Gradescope ---------------------------------------
 @pytest.mark.slow
-def test_grade_batch_on_a_local_dask_cluster(tmp_path):
+def test_grade_batch_on_a_local_dask_cluster(tmp_path, monkeypatch):
+    def not_here(*args):
+        raise AssertionError("graded in this process, not on the Dask cluster")
+
+    monkeypatch.setattr(batch, "grade_locally", not_here)
     source = export_folder(tmp_path / "export", ["submission_2610001", "submission_2610002"])
     out = tmp_path / "out"
-    done = run_cli("grade-batch", "song_contest", str(source), "--out", str(out),
-                   "--executor", "dask-local", "--jobs", "2", timeout=300)
-    assert done.returncode == 0
-    rows = {row["submission"]: row for row in read_rows(out / "grades.csv")}
-    assert {sid: float(row["score"]) for sid, row in rows.items()} == {
+    rows = batch.grade_all(SONG, source, out, jobs=2, executor="dask-local")
+    assert {row["submission"]: row["score"] for row in rows} == {
         "submission_2610001": 7.0, "submission_2610002": 1.0}
     assert (out / "results" / "submission_2610002.key").is_file()
+    saved = json.loads((out / "results" / "submission_2610002.json").read_text())
+    assert saved["extra_data"]["late"]["days"] == 2  # the metadata travelled with the files
 
 
 SPY = ("def l1_loss(y_hat, y):\n    import os\n"
