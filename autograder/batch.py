@@ -126,7 +126,7 @@ def grade_all(assignment: config.Assignment, source: Path, out: Path, jobs: int 
     settings = Settings(assignment.name, timeout,
                         pool if assignment.kind == "programming" else None,
                         grader_version(assignment.name))
-    if executor != "local" and not executor.startswith("dask"):
+    if executor not in ("local", "dask-local") and not executor.startswith("dask://"):
         raise config.ConfigError(f"--executor: {executor!r} is not local, dask-local or "
                                  "dask://HOST:PORT")
     local = executor in ("local", "dask-local")
@@ -139,20 +139,11 @@ def grade_all(assignment: config.Assignment, source: Path, out: Path, jobs: int 
         folders, metadata = discover(source, Path(tmp))
         if not folders:
             raise config.ConfigError(f"no submission folders found in {source}")
-        todo = [Job(sid, folder, metadata.get(sid),
-                    submission_key(folder, metadata.get(sid), settings.grader), results_dir)
-                for sid, folder in folders.items()]
-        graded: dict[str, Outcome] = {}
-        for job in todo:
-            document = cached(job)
-            if document is not None:
-                graded[job.sid] = document
-            else:
-                prepare(job)
-        todo = [job for job in todo if job.sid not in graded]
+        todo, graded = plan(folders, metadata, settings.grader, results_dir)
         run = grade_locally if executor == "local" else functools.partial(grade_on_dask, executor)
-        for job, outcome in progress(run(todo, settings, workers), len(todo),
-                                     f"grading {assignment.name}"):
+        title = f"grading {assignment.name}" + (f" ({len(graded)} unchanged, kept)" if graded
+                                                else "")
+        for job, outcome in progress(run(todo, settings, workers), len(todo), title):
             graded[job.sid] = outcome
             if isinstance(outcome, dict):
                 finish(job, outcome)
@@ -192,6 +183,23 @@ def files_of(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` by its relative path (``/``-separated)."""
     return {path.relative_to(folder).as_posix(): path.read_bytes()
             for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def plan(folders: dict[str, Path], metadata: dict[str, dict], grader: str, results_dir: Path,
+         ) -> tuple[list[Job], dict[str, Outcome]]:
+    """The submissions to grade (made ready: see :func:`prepare`), and the results of the
+    others, graded before with the same key."""
+    todo, kept = [], {}
+    for sid, folder in folders.items():
+        job = Job(sid, folder, metadata.get(sid),
+                  submission_key(folder, metadata.get(sid), grader), results_dir)
+        document = cached(job)
+        if document is None:
+            prepare(job)
+            todo.append(job)
+        else:
+            kept[sid] = document
+    return todo, kept
 
 
 def cached(job: Job) -> dict | None:
