@@ -243,7 +243,8 @@ def check_sandbox(pool: str) -> None:
     if done.returncode != 0:
         reason = last_line(done.stderr).removeprefix("autograder: error: ")
         raise runner.GradingError(f"as root, grade-batch runs student code as the users of the "
-                                  f"sandbox pool {pool!r}, and cannot: {reason}")
+                                  f"sandbox pool {pool!r}, and cannot: {reason} (README.md, "
+                                  "'Grading a class', says how to set the pool up)")
 
 
 def parallel_gradings(jobs: int | None, pool: str | None) -> int:
