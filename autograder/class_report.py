@@ -253,8 +253,9 @@ def report_page(assignment: Assignment, rows: list[dict[str, Any]],
         body.append(f"<p class='failed'>{count(len(failed), 'submission')} could not be "
                     "graded (the table of students says why).</p>")
     body += score_section(scores, possible, assignment.manual_points)
-    body += names_section(name_stats(graded), assignment.kind)
-    body += failures_section(*failures(graded))
+    if graded:
+        body += names_section(name_stats(graded), assignment.kind)
+        body += failures_section(*failures(graded))
     for label, (students, reference) in curves(graded).items():
         body += [f"<h2>{esc(label)}</h2>",
                  f"<p>{count(len(students), 'submission')}; the reference's curve dashed.</p>",

@@ -214,3 +214,12 @@ def test_the_report_renders_every_figure_in_chromium(tmp_path, chromium):
     shot = tmp_path / "report.png"
     headless(chromium, f"--screenshot={shot}", "--window-size=1100,2600", report.as_uri())
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_a_class_that_could_not_be_graded_gets_a_short_report():
+    rows = [{"submission": "s1", "student": "Ann", "email": "", "score": "", "late_days": "",
+             "late_penalty": "", "error": "the grader crashed"}]
+    report = class_report.report_page(OPT, rows, {})
+    assert "1 submission, 1 student; 0 graded." in report
+    assert "No submission could be graded." in report
+    assert "hardest first" not in report and "No test failed" not in report
