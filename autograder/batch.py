@@ -45,6 +45,7 @@ from autograder.sandbox import jail
 
 SUBMISSION_TIMEOUT = 900  # seconds for one submission, far above a normal grading run
 DEFAULT_POOL = "autograder-sb"  # setup.sh's users autograder-sb0..15
+DASK_CONNECT_TIMEOUT = 30  # seconds to reach a Dask scheduler
 DECIDING_LIBRARIES = ("numpy", "pytest", "hypothesis")  # their versions change gradings
 Outcome = dict | str  # a results.json document, or why the submission could not be graded
 
@@ -288,7 +289,12 @@ def grade_on_dask(executor: str, todo: list[Job], settings: Settings, workers: i
                 n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None))
             client = stack.enter_context(Client(cluster))
         else:
-            client = stack.enter_context(Client("tcp://" + executor.removeprefix("dask://")))
+            address = "tcp://" + executor.removeprefix("dask://")
+            try:
+                client = stack.enter_context(Client(address, timeout=DASK_CONNECT_TIMEOUT))
+            except OSError as exc:
+                raise config.ConfigError(f"--executor: no Dask scheduler at {address}: {exc}") \
+                    from None
         futures = {client.submit(grade_shipped, settings, files_of(job.folder), job.metadata,
                                  pure=False): job for job in todo}
         yield from outcomes(futures, as_completed)

@@ -290,6 +290,14 @@ def test_an_unknown_executor_is_refused(tmp_path):
         batch.grade_all(SONG, tmp_path, tmp_path / "out", executor="ray://x:1")
 
 
+def test_a_dask_scheduler_that_does_not_answer_is_one_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "DASK_CONNECT_TIMEOUT", 1)
+    source = export_folder(tmp_path / "export", ["submission_2610001"])
+    with pytest.raises(config.ConfigError, match="^--executor: no Dask scheduler at "
+                                                 "tcp://127.0.0.1:9: "):
+        batch.grade_all(SONG, source, tmp_path / "out", executor="dask://127.0.0.1:9")
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="as root only: the sandbox pool")
 def test_as_root_a_pool_that_cannot_run_stops_the_batch_before_grading(tmp_path):
     with pytest.raises(runner.GradingError, match=r"^as root, grade-batch runs student code as "
