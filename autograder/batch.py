@@ -2,29 +2,83 @@
 "Export Submissions" zip (one ``submission_<id>/`` folder each, and a
 ``submission_metadata.yml`` mapping folders to submitters and times).
 
-Each submission is graded by its own ``autograder grade`` process, so no state
-leaks from one student to the next. The output folder gets one results.json
-per submission, ``grades.csv`` and ``report.html``.
+Each submission is graded by its own ``autograder grade`` process, in a session of its
+own, so no state leaks from one student to the next, and a submission that hangs,
+crashes or exhausts memory costs only its own row: past the timeout, the process is
+killed with every process it started. Gradings run in parallel, one per core by
+default, on this machine or on a Dask cluster. As root, student code runs as the users
+of the sandbox pool, as on Gradescope, never as the instructor.
+
+The output folder gets, per submission, ``results/<id>.json`` with its
+``<id>.metadata.json``, its ``<id>.key`` and a readable ``<id>.html``; then
+``grades.csv`` (one row per student) and ``report.html`` (:mod:`autograder.class_report`).
+A rerun grades again only the submissions whose key changed: a hash of the submission's
+files, its metadata and the grader (the toolkit, the assignment with its tests and
+reference, Python and the libraries that decide a grading).
 """
 
 from __future__ import annotations
 
-import html
+import concurrent.futures
+import contextlib
+import functools
+import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from importlib import metadata as installed
 from pathlib import Path
 from typing import Any
 
 import yaml
-from tqdm import tqdm
 
-from autograder import config, results, sanitize
+from autograder import class_report, config, packaging, results, runner
+from autograder.sandbox import jail
 
 SUBMISSION_TIMEOUT = 900  # seconds for one submission, far above a normal grading run
+DEFAULT_POOL = "autograder-sb"  # setup.sh's users autograder-sb0..15
+DASK_CONNECT_TIMEOUT = 30  # seconds to reach a Dask scheduler
+DECIDING_LIBRARIES = ("numpy", "pytest", "hypothesis")  # their versions change gradings
+Outcome = dict | str  # a results.json document, or why the submission could not be graded
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How each grading runs, wherever it runs: the assignment, the seconds it may take,
+    the sandbox pool (used as root; None for a written assignment, which runs no code)
+    and the grader's version (:func:`grader_version`)."""
+
+    assignment: str
+    timeout: float
+    pool: str | None
+    grader: str
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission to grade and where its results go."""
+
+    sid: str
+    folder: Path
+    metadata: dict | None
+    key: str
+    results: Path  # the folder of results/<sid>.json
+
+    @property
+    def target(self) -> Path:
+        return self.results / f"{self.sid}.json"
+
+    @property
+    def metadata_path(self) -> Path | None:
+        return self.results / f"{self.sid}.metadata.json" if self.metadata is not None else None
 
 
 def discover(source: Path, workdir: Path) -> tuple[dict[str, Path], dict[str, dict]]:
@@ -62,77 +116,352 @@ def export_to_metadata(entry: dict) -> dict:
     return {"created_at": entry.get("created_at"), "users": entry.get("submitters", [])}
 
 
-def grade_all(assignment: config.Assignment, source: Path, out: Path,
-              jobs: int = 1) -> list[dict[str, Any]]:
-    """Grade every submission into ``out`` (results, grades.csv and report.html); return the
-    rows of grades.csv (a row whose ``error`` is not empty could not be graded)."""
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="autograder-batch-") as tmp:
+def grade_all(assignment: config.Assignment, source: Path, out: Path, jobs: int | None = None,
+              executor: str = "local", timeout: float = SUBMISSION_TIMEOUT,
+              pool: str = DEFAULT_POOL) -> list[dict[str, Any]]:
+    """Grade every submission into ``out`` (results, grades.csv and report.html) with
+    ``jobs`` gradings at once (default: one per core) and return the rows of grades.csv
+    (a row whose ``error`` is not empty could not be graded). Submissions graded before
+    with the same key are not graded again. ``executor`` is ``local``, ``dask-local`` (a
+    Dask cluster on this machine) or ``dask://HOST:PORT`` (a running Dask scheduler)."""
+    settings = Settings(assignment.name, timeout,
+                        pool if assignment.kind == "programming" else None,
+                        grader_version(assignment.name))
+    if executor not in ("local", "dask-local") and not executor.startswith("dask://"):
+        raise config.ConfigError(f"--executor: {executor!r} is not local, dask-local or "
+                                 "dask://HOST:PORT")
+    local = executor in ("local", "dask-local")
+    if local and pool_here(settings.pool):
+        check_sandbox(settings.pool)
+    workers = parallel_gradings(jobs, pool_here(settings.pool) if local else None)
+    results_dir = out / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="grade-batch-") as tmp:
         folders, metadata = discover(source, Path(tmp))
         if not folders:
             raise config.ConfigError(f"no submission folders found in {source}")
-        (out / "results").mkdir(exist_ok=True)
-
-        def one(item: tuple[str, Path]) -> tuple[str, dict | str]:
-            return item[0], grade_one(assignment, item[1], metadata.get(item[0]), out)
-
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            graded = dict(tqdm(pool.map(one, folders.items()), total=len(folders),
-                               desc=f"grading {assignment.name}", unit="submission",
-                               file=sys.stderr))
-    rows = [grade_row(sid, graded[sid], metadata.get(sid)) for sid in folders]
+        todo, graded = plan(folders, metadata, settings.grader, results_dir)
+        run = grade_locally if executor == "local" else functools.partial(grade_on_dask, executor)
+        title = f"grading {assignment.name}" + (f" ({len(graded)} unchanged, kept)" if graded
+                                                else "")
+        for job, outcome in progress(run(todo, settings, workers), len(todo), title):
+            graded[job.sid] = outcome
+            if isinstance(outcome, dict):
+                finish(job, outcome)
+    rows = [row for sid in folders for row in grade_rows(sid, graded[sid], metadata.get(sid))]
     results.write_csv(out / "grades.csv", rows)
-    (out / "report.html").write_text(report_html(assignment, rows), encoding="utf-8")
+    class_report.write(out, assignment, rows,
+                       {sid: d for sid, d in graded.items() if isinstance(d, dict)})
     return rows
 
 
-def grade_one(assignment: config.Assignment, folder: Path, metadata: dict | None,
-              out: Path) -> dict | str:
-    """Grade one folder in a fresh process; the results document, or the error line."""
-    target = out / "results" / f"{folder.name}.json"
-    command = [sys.executable, "-m", "autograder.cli", "grade", assignment.name, str(folder),
-               "--out", str(target), "--quiet"]
-    if metadata is not None:
-        meta_path = out / "results" / f"{folder.name}.metadata.json"
-        meta_path.write_text(json.dumps(metadata), encoding="utf-8")
-        command += ["--metadata", str(meta_path)]
+# -- what a grading depends on ------------------------------------------------------
+@functools.cache
+def grader_version(assignment: str) -> str:
+    """A hash of everything that decides a grading of ``assignment``: the files of its
+    Gradescope zip (the toolkit, the assignment and its tests, the reference), Python's
+    version and the versions of the libraries in DECIDING_LIBRARIES."""
+    versions = [sys.version, *(f"{lib} {installed.version(lib)}" for lib in DECIDING_LIBRARIES)]
+    return digest(packaging.gradescope_files(config.load(assignment)), *versions)
+
+
+def submission_key(folder: Path, metadata: dict | None, grader: str) -> str:
+    """The key of a grading: a hash of the submission's files, its metadata and the grader."""
+    return digest(files_of(folder), grader, json.dumps(metadata, sort_keys=True, default=str))
+
+
+def digest(files: dict[str, bytes], *texts: str) -> str:
+    """A SHA-256 of named files (names and contents) and of some texts."""
+    hasher = hashlib.sha256()
+    for name in sorted(files):
+        hasher.update(f"{len(name)}:{name}:".encode() + hashlib.sha256(files[name]).digest())
+    for text in texts:
+        hasher.update(f"{len(text)}:{text}".encode())
+    return hasher.hexdigest()
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` by its relative path (``/``-separated)."""
+    return {path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def plan(folders: dict[str, Path], metadata: dict[str, dict], grader: str, results_dir: Path,
+         ) -> tuple[list[Job], dict[str, Outcome]]:
+    """The submissions to grade (made ready: see :func:`prepare`), and the results of the
+    others, graded before with the same key."""
+    todo, kept = [], {}
+    for sid, folder in folders.items():
+        job = Job(sid, folder, metadata.get(sid),
+                  submission_key(folder, metadata.get(sid), grader), results_dir)
+        document = cached(job)
+        if document is None:
+            prepare(job)
+            todo.append(job)
+        else:
+            kept[sid] = document
+    return todo, kept
+
+
+def cached(job: Job) -> dict | None:
+    """The results of an earlier grading of this submission with the same key, if any."""
+    with contextlib.suppress(OSError, ValueError):
+        if (job.results / f"{job.sid}.key").read_text(encoding="utf-8").strip() == job.key:
+            return json.loads(job.target.read_text(encoding="utf-8"))
+    return None
+
+
+def prepare(job: Job) -> None:
+    """Forget an earlier grading of the submission (a grading that now fails must leave no
+    results behind for ``rubric --merge``) and write its metadata for this one."""
+    for suffix in (".key", ".json", ".metadata.json", ".html"):
+        (job.results / f"{job.sid}{suffix}").unlink(missing_ok=True)
+    if job.metadata_path is not None:
+        job.metadata_path.write_text(json.dumps(job.metadata), encoding="utf-8")
+
+
+def finish(job: Job, document: dict) -> None:
+    """Keep a successful grading: its results (when graded elsewhere), then its key."""
+    if not job.target.is_file():
+        results.write_atomic(job.target, document)
+    (job.results / f"{job.sid}.key").write_text(job.key + "\n", encoding="utf-8")
+
+
+# -- running gradings ---------------------------------------------------------------
+def pool_here(pool: str | None) -> str | None:
+    """The sandbox pool a grading on this machine uses: ``pool`` when we are root, since
+    student code must never run as root (nor as the instructor); None otherwise, where
+    ``grade`` uses bubblewrap, or warns."""
+    return pool if pool and os.geteuid() == 0 else None
+
+
+def check_sandbox(pool: str) -> None:
+    """Start and stop a sandboxed Python as a user of ``pool`` (setup.sh's last check), in
+    a fresh process: a one-line GradingError when it cannot, before anything is graded."""
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "check-sandbox",
+                           "--sandbox-pool", pool], capture_output=True, text=True,
+                          errors="replace", timeout=300, check=False)
+    if done.returncode != 0:
+        reason = last_line(done.stderr).removeprefix("autograder: error: ")
+        raise runner.GradingError(f"as root, grade-batch runs student code as the users of the "
+                                  f"sandbox pool {pool!r}, and cannot: {reason} (README.md, "
+                                  "'Grading a class', says how to set the pool up)")
+
+
+def parallel_gradings(jobs: int | None, pool: str | None) -> int:
+    """How many gradings run at once here: ``jobs``, else one per core this process may use;
+    at most as many as the sandbox pool can serve (a grading leases one user per role)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    wanted = jobs or cores or 1
+    if pool:
+        wanted = min(wanted, max(1, len(jail.pool_members(pool)) // len(jail.ROLES)))
+    return max(1, wanted)
+
+
+def grade_locally(todo: list[Job], settings: Settings, workers: int,
+                  ) -> Iterator[tuple[Job, Outcome]]:
+    """Grade on this machine, ``workers`` at a time; each outcome as it comes. Gradings
+    still running when the batch stops (Ctrl-C) are killed."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
     try:
-        done = subprocess.run(command, capture_output=True, text=True, errors="replace",
-                              timeout=SUBMISSION_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        return f"grading took longer than {SUBMISSION_TIMEOUT} s"
-    if done.returncode != 0 or not target.is_file():
-        lines = (done.stderr or "no output").strip().splitlines() or ["no output"]
-        return lines[-1]
+        futures = {pool.submit(grade_folder, settings, job.folder, job.metadata_path,
+                               job.target): job for job in todo}
+        yield from outcomes(futures, concurrent.futures.as_completed)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        RUNNING.kill_all()
+
+
+def grade_on_dask(executor: str, todo: list[Job], settings: Settings, workers: int,
+                  ) -> Iterator[tuple[Job, Outcome]]:
+    """Grade on a Dask cluster: ``dask-local`` starts one on this machine (``workers``
+    single-threaded workers); ``dask://HOST:PORT`` uses a running scheduler. Each task
+    carries the submission's files, so the workers need no shared folder, only the same
+    checkout of the toolkit (checked: see :func:`grade_shipped`)."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise config.ConfigError("--executor dask needs dask[distributed]: pip install "
+                                 "'autograder[instructor]'") from None
+    with contextlib.ExitStack() as stack:
+        if executor == "dask-local":
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None))
+            client = stack.enter_context(Client(cluster))
+        else:
+            address = "tcp://" + executor.removeprefix("dask://")
+            try:
+                client = stack.enter_context(Client(address, timeout=DASK_CONNECT_TIMEOUT))
+            except OSError as exc:
+                raise config.ConfigError(f"--executor: no Dask scheduler at {address}: {exc}") \
+                    from None
+        futures = {client.submit(grade_shipped, settings, files_of(job.folder), job.metadata,
+                                 pure=False): job for job in todo}
+        yield from outcomes(futures, as_completed)
+
+
+def outcomes(futures: dict[Any, Job], as_completed: Callable[[Iterable[Any]], Iterable[Any]],
+             ) -> Iterator[tuple[Job, Outcome]]:
+    """Each job with its outcome, as its future completes; a future that failed (a lost
+    Dask worker) is that submission's error, never the batch's."""
+    for future in as_completed(futures):
+        try:
+            outcome = future.result()
+        except Exception as exc:  # whatever went wrong, it is this submission's row's
+            outcome = f"the grading could not run: {type(exc).__name__}: {exc}"
+        yield futures[future], outcome
+
+
+def grade_shipped(settings: Settings, files: dict[str, bytes], metadata: dict | None) -> Outcome:
+    """Grade a submission sent as its files (on a Dask worker), in a scratch folder; refuse
+    when this worker's grader is not the instructor's."""
+    if grader_version(settings.assignment) != settings.grader:
+        return ("this Dask worker runs another version of the grader than grade-batch's "
+                "(install the same checkout on every worker)")
+    with tempfile.TemporaryDirectory(prefix="grade-batch-") as tmp:
+        folder = Path(tmp) / "submission"
+        for name, data in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        meta_path = None
+        if metadata is not None:
+            meta_path = Path(tmp) / "metadata.json"
+            meta_path.write_text(json.dumps(metadata), encoding="utf-8")
+        return grade_folder(settings, folder, meta_path, Path(tmp) / "results.json")
+
+
+def grade_folder(settings: Settings, folder: Path, metadata_path: Path | None,
+                 target: Path) -> Outcome:
+    """Grade one folder in a fresh ``autograder grade`` process (killed, with everything
+    it started, past the timeout); the results document, or why it could not be graded."""
+    command = [sys.executable, "-m", "autograder.cli", "grade", settings.assignment,
+               str(folder), "--out", str(target), "--quiet"]
+    if metadata_path is not None:
+        command += ["--metadata", str(metadata_path)]
+    if pool_here(settings.pool):
+        command += ["--sandbox-pool", settings.pool]
+    code, stderr = run_killable(command, settings.timeout)
+    if code is None:
+        return (f"grading took longer than {settings.timeout:g} s; it was stopped, with every "
+                "process it started")
+    if code < 0:
+        name = signal.Signals(-code).name
+        return (f"the grading process was killed by {name}"
+                + (" (out of memory?)" if -code == signal.SIGKILL else ""))
+    if code != 0 or not target.is_file():
+        return last_line(stderr)
     return json.loads(target.read_text(encoding="utf-8"))
 
 
-def grade_row(sid: str, graded: dict | str, metadata: dict | None) -> dict[str, Any]:
-    """One line of grades.csv: totals, lateness and points per contract name."""
-    users = (metadata or {}).get("users") or []
-    row: dict[str, Any] = {"submission": sid, **results.submitters(users)}
+def last_line(text: str) -> str:
+    """The last line of a process's output that says something."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+class Running:
+    """The grading processes running now, so that a stopped batch can kill them all."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.processes: set[subprocess.Popen] = set()
+
+    def add(self, process: subprocess.Popen) -> None:
+        with self.lock:
+            self.processes.add(process)
+
+    def discard(self, process: subprocess.Popen) -> None:
+        with self.lock:
+            self.processes.discard(process)
+
+    def kill_all(self) -> None:
+        with self.lock:
+            running = list(self.processes)
+        for process in running:
+            kill_session(process)
+
+
+RUNNING = Running()
+
+
+def run_killable(command: list[str], timeout: float) -> tuple[int | None, str]:
+    """Run ``command`` in a session of its own: (its exit status, what it wrote to stderr).
+    The status is None when it ran past ``timeout`` seconds: then it is killed with every
+    process below it. When it ends by itself, what it left in its process group is killed
+    (``autograder grade`` ends what left the group itself: its jail kills every process
+    of its pool users). stderr goes to a file, so that a process left holding a pipe
+    cannot keep the batch waiting."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=err, start_new_session=True)
+        RUNNING.add(process)
+        try:
+            code: int | None = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+        finally:
+            kill_session(process)
+            RUNNING.discard(process)
+        err.seek(0)
+        return code, err.read()
+
+
+def kill_session(process: subprocess.Popen, rounds: int = 20) -> None:
+    """SIGKILL ``process``, its process group (its session: it started one) and every process
+    below it, also those that left the group (``setsid``), then reap it. The processes below
+    are listed before anything is killed: once their parent dies, they leave the tree."""
+    below = jail.descendants(process.pid)
+    for attempt in range(rounds):
+        group_alive = True
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            group_alive = False
+        except PermissionError:
+            pass
+        alive = {pid for pid, _, _ in jail.processes()}
+        for pid in below:
+            if pid in alive:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+        below = [pid for pid in below if pid in alive]
+        if not group_alive and not below:
+            break
+        time.sleep(min(0.001 * 2**attempt, 0.05))
+        process.poll()  # reaped, the leader leaves the group, which ends with its last member
+    process.wait()
+
+
+def progress(items: Iterator[tuple[Job, Outcome]], total: int, title: str,
+             ) -> Iterable[tuple[Job, Outcome]]:
+    """``items`` with a progress bar on stderr (tqdm, from the ``[instructor]`` extra), or
+    a line per submission where tqdm is not installed."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _progress_lines(items, total)
+    return tqdm(items, total=total, desc=title, unit="submission", file=sys.stderr)
+
+
+def _progress_lines(items: Iterator[tuple[Job, Outcome]], total: int,
+                    ) -> Iterator[tuple[Job, Outcome]]:
+    for done, (job, outcome) in enumerate(items, start=1):
+        print(f"graded {done} of {total}", file=sys.stderr, flush=True)
+        yield job, outcome
+
+
+# -- grades.csv -----------------------------------------------------------------------
+def grade_rows(sid: str, graded: Outcome, metadata: dict | None) -> list[dict[str, Any]]:
+    """The lines of grades.csv for one submission: one per submitter (each member of a
+    group gets one, with the same scores), or one without a name when the submitters are
+    unknown. The score is the late penalty's (results.json's top-level score)."""
     if isinstance(graded, str):
-        return row | {"score": "", "error": graded}
-    late = graded.get("extra_data", {}).get("late", {})
-    row |= {"score": graded["score"], "late_days": late.get("days", ""),
-            "late_penalty": late.get("penalty", ""), "error": ""}
-    for tag, (score, _) in results.scores_by_tag(graded).items():
-        row[tag] = round(score, 4)
-    return row
-
-
-def report_html(assignment: config.Assignment, rows: list[dict[str, Any]]) -> str:
-    """A self-contained HTML table of the class's grades, every cell sanitized and escaped."""
-    def cell(value: Any) -> str:
-        return html.escape(sanitize.clean(value))
-
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    head = "".join(f"<th>{cell(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{cell(row.get(c, ''))}</td>" for c in columns) + "</tr>"
-        for row in rows)
-    return (f"<!doctype html><meta charset='utf-8'><title>{html.escape(assignment.title)}</title>"
-            "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
-            "table{border-collapse:collapse}</style>"
-            f"<h1>{html.escape(assignment.title)}</h1><p>{len(rows)} submissions</p>"
-            f"<table><tr>{head}</tr>{body}</table>\n")
+        row: dict[str, Any] = {"score": "", "late_days": "", "late_penalty": "", "error": graded}
+    else:
+        late = graded.get("extra_data", {}).get("late", {})
+        row = {"score": graded["score"], "late_days": late.get("days", ""),
+               "late_penalty": late.get("penalty", ""), "error": ""}
+        row |= {tag: round(score, 4) for tag, (score, _) in results.scores_by_tag(graded).items()}
+    users = [u if isinstance(u, dict) else {} for u in (metadata or {}).get("users") or [{}]]
+    return [{"submission": sid, "student": str(user.get("name", "")),
+             "email": str(user.get("email", "")), **row} for user in users]

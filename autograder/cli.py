@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
-from autograder import config, late_policy, results, runner, sanitize
+from autograder import batch, config, late_policy, results, runner, sanitize
 from autograder.sandbox.broker import SandboxError
 from autograder.sandbox.jail import JailError
 
@@ -99,11 +99,10 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_grade_batch(args: argparse.Namespace) -> int:
     """Grade every submission of a folder or a Gradescope export zip."""
-    from autograder import batch
-
     out = Path(args.out)
     rows = batch.grade_all(config.load(args.assignment), Path(args.submissions), out,
-                           jobs=args.jobs)
+                           jobs=args.jobs, executor=args.executor, timeout=args.timeout,
+                           pool=args.sandbox_pool)
     say(f"wrote {out / 'grades.csv'} and {out / 'report.html'}")
     failed = [row["submission"] for row in rows if row["error"]]
     if failed:
@@ -213,8 +212,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a folder of submission folders, or a Gradescope export zip")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="folder for the results, grades.csv and report.html")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="submissions graded at once (default: %(default)s)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="submissions graded at once (default: one per core; as root, at most "
+                        "half the sandbox pool's users)")
+    p.add_argument("--timeout", type=float, default=batch.SUBMISSION_TIMEOUT,
+                   metavar="SECONDS",
+                   help="a grading still running after this long is killed, with every process "
+                        "it started, and its row is an error (default: %(default)g)")
+    p.add_argument("--executor", default="local", metavar="WHERE",
+                   help="local (this machine), dask-local (a Dask cluster on this machine) or "
+                        "dask://HOST:PORT (a running Dask scheduler; every worker needs the same "
+                        "checkout of the toolkit) (default: %(default)s)")
+    p.add_argument("--sandbox-pool", default=batch.DEFAULT_POOL, metavar="PREFIX",
+                   help="as root, student code runs as users PREFIX0, PREFIX1, ... (checked "
+                        "before grading; setup.sh's way to create them is in README.md) "
+                        "(default: %(default)s)")
 
     command("check", cmd_check)
 

@@ -33,7 +33,7 @@ LOCAL_ROOTS = Path("/var/lib/autograder-tests")  # as root: where install_locall
 REQUIREMENTS = (PACKAGE / "requirements.lock").read_bytes()
 # What a written assignment's student copy leaves out of the lock: the programming tests'
 # libraries (the written check imports pytest, pyyaml, pysbd, rapidfuzz and tzdata).
-PROGRAMMING_ONLY = {"numpy", "hypothesis", "sortedcontainers", "tqdm"}
+PROGRAMMING_ONLY = {"numpy", "hypothesis", "sortedcontainers"}
 # The toolkit's plugin prints the report: pytest's own tracebacks and summary stay off.
 PYTEST_INI = """[pytest]
 testpaths = tests

@@ -19,12 +19,13 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -44,6 +45,7 @@ settings.register_profile(
 MESSAGE_CAP = 3000
 RECHECKS_PER_NAME = 3  # tests run again with the student's own neighbours
 OUTPUT_CAP = 2000
+CURVE_POINTS = 500  # points of a recorded curve kept in results.json
 UNSHIPPED_WEIGHTS = "tests/unshipped_weights.json"  # in a student copy: the hidden tests' weights
 
 
@@ -94,6 +96,7 @@ class TestOutcome:
     used_neighbours: bool = False  # called other contract names (the reference's)
     ran: bool = False  # False for a test that was deselected (pytest -k)
     stub: bool = False  # failed because the graded name is an untouched stub
+    curves: dict[str, dict[str, list]] = field(default_factory=dict)  # label -> whose -> values
 
 
 class StudentCode:
@@ -360,6 +363,33 @@ def vectors(request: pytest.FixtureRequest) -> dict[str, list]:
     """Frozen input/expected-output vectors, generated from the reference at release."""
     path = grading_session(request.config).assignment.tests_dir / "public" / "vectors.json"
     return decode(json.loads(path.read_text()), lambda handle: None)
+
+
+@pytest.fixture
+def curve(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """Usage: ``curve("validation loss", mine, reference=theirs)``: keeps a curve (numbers
+    per step) in the row's ``extra_data['curves']``, where the class report draws the
+    class's curves against the reference's. Record it before checking, so that failing
+    submissions count too; values that are not numbers are kept as missing points."""
+    outcome = grading_session(request.config).outcomes[request.node.nodeid]
+
+    def record(label: str, values: Any, reference: Any = None) -> None:
+        kept = {"student": as_curve(values)}
+        if reference is not None:
+            kept["reference"] = as_curve(reference)
+        outcome.curves[label] = kept
+
+    return record
+
+
+def as_curve(values: Any) -> list[float | None]:
+    """Up to CURVE_POINTS numbers for results.json (None where a value is not a finite
+    number); an empty curve when ``values`` is not a sequence of numbers."""
+    try:
+        array = np.asarray(values, dtype=float).ravel()[:CURVE_POINTS]
+    except (TypeError, ValueError, OverflowError):
+        return []
+    return [float(v) if np.isfinite(v) else None for v in array]
 
 
 def failure_message(exc: BaseException) -> str:

@@ -85,7 +85,7 @@ def build(rows: list[Row], lateness: Lateness | None, summary: str = "",
                          output=f"{lateness.describe()}\n{applied[0].upper()}{applied[1:]}.",
                          status="passed" if lateness.penalty == 0 else "failed").to_json())
     document = sanitize.clean_tree({
-        "score": round(max(raw - penalty, -manual_points), 4),
+        "score": round(max(raw - penalty, -manual_points), 4) + 0.0,  # never -0.0
         "output": html.escape(summary, quote=False),
         **FORMATS,
         "visibility": "visible",

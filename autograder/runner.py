@@ -122,17 +122,20 @@ def group_weights(assignment: config.Assignment, groups: list[str]) -> dict[str,
 
 def name_rows(assignment: config.Assignment, outcomes: list[TestOutcome]) -> list[results.Row]:
     """One row per contract name and test group (public, hidden), numbered in the
-    assignment's order; its points are the name's share for that group, exactly."""
+    assignment's order; its points are the name's share for that group, exactly. The
+    curves its tests recorded are in its ``extra_data``."""
     rows = []
     numbers = {target: i for i, target in enumerate(assignment.points, start=1)}
     seen: dict[str, int] = {}
     for part in scoring.group_points(assignment.points, assignment.visibility, outcomes):
         seen[part.target] = seen.get(part.target, 0) + 1
+        curves = {label: kept for test in part.tests for label, kept in test.curves.items()}
         rows.append(results.Row(
             name=f"{part.target} ({part.group} tests)", score=float(part.earned),
             max_score=float(part.share), tags=[part.target],
             visibility=assignment.visibility.get(part.group, "visible"),
-            output=test_report(part.tests), number=f"{numbers[part.target]}.{seen[part.target]}"))
+            output=test_report(part.tests), number=f"{numbers[part.target]}.{seen[part.target]}",
+            extra_data={"curves": curves} if curves else {}))
     return rows
 
 

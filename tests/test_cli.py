@@ -408,7 +408,7 @@ def test_command_help_names_the_assignments_and_explains_every_argument(capsys, 
 
 def test_help_shows_defaults(capsys):
     assert "where to write results.json (default: results.json)" in help_text(capsys, "grade")
-    assert "(default: 1)" in help_text(capsys, "grade-batch")
+    assert "(default: 900)" in help_text(capsys, "grade-batch")
     assert "(default: dist)" in help_text(capsys, "release")
 
 

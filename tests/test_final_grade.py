@@ -127,7 +127,7 @@ def test_a_programming_score_never_goes_below_zero():
 def test_grades_csv_carries_the_full_penalty(tmp_path):
     meta = metadata(TWO_DAYS_LATE)
     document = grade_essay(tmp_path, 0, meta)
-    row = batch.grade_row("s1", document, meta)
+    (row,) = batch.grade_rows("s1", document, meta)
     assert row["late_penalty"] == 6 and row["late_days"] == 2
 
 

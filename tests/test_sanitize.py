@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from autograder import batch, cli, config, results, runner, sanitize
+from autograder import batch, class_report, cli, config, results, runner, sanitize
 
 FAKE_TOTAL = "\x1b[32mTOTAL 100.00\x1b[0m"
 RAW = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # what must never get out
@@ -90,11 +90,16 @@ def test_a_hostile_error_line_is_printed_harmlessly(tmp_path, capsys):
 
 def test_grades_csv_and_report_html_are_free_of_escapes(tmp_path):
     metadata = {"users": [{"name": "Eve \x1b[8m\ud800", "email": "eve@example.com"}]}
-    rows = [batch.grade_row("sub\x1b[2J", hostile_document(), metadata),
-            batch.grade_row("broken", f"ValueError: {FAKE_TOTAL}", None)]
+    document = hostile_document()
+    rows = [*batch.grade_rows("sub\x1b[2J", document, metadata),
+            *batch.grade_rows("broken", f"ValueError: {FAKE_TOTAL}", None)]
     results.write_csv(tmp_path / "grades.csv", rows)
     grades = (tmp_path / "grades.csv").read_bytes().decode("utf-8").replace("\r\n", "\n")
-    page = batch.report_html(config.load("song_contest"), rows)
+    (tmp_path / "results").mkdir()
+    page = class_report.write(tmp_path, config.load("song_contest"), rows,
+                              {"sub\x1b[2J": document}).read_text(encoding="utf-8")
+    one = (tmp_path / "results" / "sub\x1b[2J.html").read_text(encoding="utf-8")
+    assert not RAW.search(one) and "ValueError: \\x1b[32mTOTAL" in one
     for text in grades, page:
         assert not RAW.search(text)
         assert "Eve \\x1b[8m\ufffd" in text and "ValueError: \\x1b[32mTOTAL" in text

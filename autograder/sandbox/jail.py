@@ -35,6 +35,7 @@ PR_SET_CHILD_SUBREAPER = 36
 LOCK_DIR = Path("/run/lock/autograder")  # one lock file per pool user, shared by all runs
 LITTER_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/run/lock"),
                Path("/dev/mqueue"))  # where anyone may write
+ROLES = ("worker", "reference")  # a grading run leases one pool user for each
 PRIVATE_TMP_BYTES = 64 << 20  # the private /tmp under bubblewrap (memory-backed, so capped)
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
 NO_SANDBOX_WARNING = ("warning: no sandbox is available (not root, and bubblewrap is missing "
@@ -95,7 +96,7 @@ class Jail:
         self._locks.clear()
 
 
-def open_jail(pool: str | None, roles: tuple[str, ...] = ("worker", "reference")) -> Jail:
+def open_jail(pool: str | None, roles: tuple[str, ...] = ROLES) -> Jail:
     """Lease one pool user per role (as root with a pool), and find a working bubblewrap.
     The grader becomes a subreaper: orphans of sandboxed processes come back to it."""
     with contextlib.suppress(OSError, AttributeError):
@@ -110,10 +111,15 @@ def open_jail(pool: str | None, roles: tuple[str, ...] = ("worker", "reference")
     return jail
 
 
+def pool_members(pool: str) -> list[pwd.struct_passwd]:
+    """The users of the sandbox pool ``pool`` (``pool0``, ``pool1``, ...), in order."""
+    return sorted((p for p in pwd.getpwall()
+                   if p.pw_name.startswith(pool) and p.pw_name[len(pool):].isdigit()),
+                  key=lambda p: int(p.pw_name[len(pool):]))
+
+
 def _lease(jail: Jail, pool: str, roles: tuple[str, ...]) -> None:
-    members = sorted((p for p in pwd.getpwall()
-                      if p.pw_name.startswith(pool) and p.pw_name[len(pool):].isdigit()),
-                     key=lambda p: int(p.pw_name[len(pool):]))
+    members = pool_members(pool)
     if not members:
         raise JailError(f"--sandbox-pool: no users named {pool}0, {pool}1, ... "
                         "(setup.sh creates them)")

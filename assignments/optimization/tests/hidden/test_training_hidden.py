@@ -296,12 +296,14 @@ def test_early_stopping_is_honoured(sub, ref, patience):
 
 
 @grades("training.train_logistic_regression")
-def test_reaches_the_reference_loss(sub, ref):
+def test_reaches_the_reference_loss(sub, ref, curve):
     """reaches the reference's validation loss (within 0.02) on seeded data"""
     X, y, Xv, yv = dataset(3, n=400, d=4)
     mine = train(sub, X, y, Xv, yv, ref.optimizers.Adam(lr=0.05), epochs=15, batch_size=32)
     theirs = ref.training.train_logistic_regression(X, y, Xv, yv, ref.optimizers.Adam(lr=0.05),
                                                     epochs=15, batch_size=32)
+    curve("training loss", mine["train_losses"], reference=theirs["train_losses"])
+    curve("validation loss", mine["val_losses"], reference=theirs["val_losses"])
     best, target = min(float(v) for v in mine["val_losses"]), min(theirs["val_losses"])
     if best > target + 0.02:
         curve = ", ".join(f"{float(v):.3f}" for v in mine["val_losses"])
