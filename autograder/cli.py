@@ -225,8 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "checkout of the toolkit) (default: %(default)s)")
     p.add_argument("--sandbox-pool", default=batch.DEFAULT_POOL, metavar="PREFIX",
                    help="as root, student code runs as users PREFIX0, PREFIX1, ... (checked "
-                        "before grading; setup.sh's way to create them is in README.md) "
-                        "(default: %(default)s)")
+                        "before grading; setup.sh's way to create them is in README.md); an "
+                        "empty PREFIX gives up the pool: bubblewrap alone confines student code, "
+                        "with a warning (default: %(default)s)")
 
     command("check", cmd_check)
 
