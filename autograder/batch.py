@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -118,21 +119,31 @@ def export_to_metadata(entry: dict) -> dict:
 
 def grade_all(assignment: config.Assignment, source: Path, out: Path, jobs: int | None = None,
               executor: str = "local", timeout: float = SUBMISSION_TIMEOUT,
-              pool: str = DEFAULT_POOL) -> list[dict[str, Any]]:
+              pool: str | None = None) -> list[dict[str, Any]]:
     """Grade every submission into ``out`` (results, grades.csv and report.html) with
     ``jobs`` gradings at once (default: one per core) and return the rows of grades.csv
     (a row whose ``error`` is not empty could not be graded). Submissions graded before
     with the same key are not graded again. ``executor`` is ``local``, ``dask-local`` (a
-    Dask cluster on this machine) or ``dask://HOST:PORT`` (a running Dask scheduler)."""
+    Dask cluster on this machine) or ``dask://HOST:PORT`` (a running Dask scheduler).
+    As root, ``pool`` (a prefix; "" for none) must work; without one, the default pool is
+    used where it works, else bubblewrap alone, with a warning."""
     settings = Settings(assignment.name, timeout,
-                        pool if assignment.kind == "programming" else None,
+                        (DEFAULT_POOL if pool is None else pool)
+                        if assignment.kind == "programming" else None,
                         grader_version(assignment.name))
     if executor not in ("local", "dask-local") and not executor.startswith("dask://"):
         raise config.ConfigError(f"--executor: {executor!r} is not local, dask-local or "
                                  "dask://HOST:PORT")
     local = executor in ("local", "dask-local")
     if local and pool_here(settings.pool):
-        check_sandbox(settings.pool)
+        try:
+            check_sandbox(settings.pool)
+        except runner.GradingError as exc:
+            if pool is not None:  # asked for by name: the pool is required
+                raise
+            print(f"warning: {exc}; grading with bubblewrap alone instead (give --sandbox-pool "
+                  "to require the pool)", file=sys.stderr)
+            settings = dataclasses.replace(settings, pool=None)
     workers = parallel_gradings(jobs, pool_here(settings.pool) if local else None)
     results_dir = out / "results"
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -223,11 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local (this machine), dask-local (a Dask cluster on this machine) or "
                         "dask://HOST:PORT (a running Dask scheduler; every worker needs the same "
                         "checkout of the toolkit) (default: %(default)s)")
-    p.add_argument("--sandbox-pool", default=batch.DEFAULT_POOL, metavar="PREFIX",
+    p.add_argument("--sandbox-pool", metavar="PREFIX",
                    help="as root, student code runs as users PREFIX0, PREFIX1, ... (checked "
-                        "before grading; setup.sh's way to create them is in README.md); an "
-                        "empty PREFIX gives up the pool: bubblewrap alone confines student code, "
-                        "with a warning (default: %(default)s)")
+                        "before grading, and required when given; setup.sh's way to create "
+                        "them is in README.md); an empty PREFIX gives up the pool: bubblewrap "
+                        f"alone, with a warning (default: {batch.DEFAULT_POOL} where it works, "
+                        "else bubblewrap alone, with a warning)")
 
     command("check", cmd_check)
 

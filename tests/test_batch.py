@@ -311,6 +311,18 @@ def test_as_root_a_pool_that_cannot_run_stops_the_batch_before_grading(tmp_path)
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root only: the sandbox pool")
+def test_as_root_an_unusable_default_pool_is_a_warning_not_a_stop(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(batch, "DEFAULT_POOL", "no-such-pool")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(config.ConfigError, match="no submission folders"):  # it went on
+        batch.grade_all(config.load("optimization"), tmp_path / "empty", tmp_path / "out")
+    warning = capsys.readouterr().err
+    assert warning.startswith("warning: as root, grade-batch runs student code as the users of "
+                              "the sandbox pool 'no-such-pool', and cannot: ")
+    assert "grading with bubblewrap alone instead" in warning
+
+
 # -- slow: Dask, and the sandbox pool as on Gradescope ---------------------------------------
 @pytest.mark.slow
 def test_grade_batch_on_a_local_dask_cluster(tmp_path, monkeypatch):
