@@ -10,9 +10,10 @@ printed.
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 from typing import Any
 
-from autograder import scoring
+from autograder import curves, scoring
 from autograder.config import Assignment
 
 SHORT_LINES = 6  # lines of a failure message shown without -v
@@ -21,8 +22,11 @@ INDENT = " " * 7
 
 
 def local_report(assignment: Assignment, outcomes: list[Any],
-                 unseen: dict[str, dict[str, float]], verbose: bool) -> list[str]:
-    """The report's lines for the tests that ran (none when no test ran)."""
+                 unseen: dict[str, dict[str, float]], verbose: bool,
+                 plots: Path | None = None) -> list[str]:
+    """The report's lines for the tests that ran (none when no test ran). The curves the
+    tests recorded are drawn as sparklines, and as PNGs in ``plots`` where matplotlib is
+    installed."""
     ran = {o.target for o in outcomes if o.ran}
     parts = scoring.group_points(assignment.points, assignment.visibility, outcomes, unseen)
     shown = [p for p in parts if p.target in ran]
@@ -32,7 +36,7 @@ def local_report(assignment: Assignment, outcomes: list[Any],
     lines: list[str] = []
     reasons: set[str] = set()
     for part in shown:
-        lines += name_block(part, width, verbose, reasons)
+        lines += name_block(part, width, verbose, reasons) + curve_lines(part, plots)
     earned = float(sum(p.earned for p in shown))
     possible = float(sum(p.share for p in shown))
     hidden = float(sum(map(scoring.exact, assignment.points.values())) - sum(p.share for p in parts))
@@ -59,6 +63,18 @@ def name_block(part: scoring.GroupPoints, width: int, verbose: bool, reasons: se
     for test in failed if verbose else failed[:1]:
         lines += reason(test, verbose, reasons) + printed([test], verbose)
     return lines + (printed([t for t in ran if t.passed], verbose) if verbose else [])
+
+
+def curve_lines(part: scoring.GroupPoints, plots: Path | None) -> list[str]:
+    """The curves a name's tests recorded: sparklines, and the path of each PNG drawn."""
+    lines = []
+    for test in part.tests:
+        for label, kept in test.curves.items():
+            lines += [INDENT + line for line in curves.describe(label, kept)]
+            drawn = curves.save_png(plots, part.target, label, kept) if plots else None
+            if drawn is not None:
+                lines.append(f"{INDENT}plot: {drawn}")
+    return lines
 
 
 def reason(test: Any, verbose: bool, reasons: set[str]) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from autograder import config, late_policy, results, scoring, written
+from autograder import config, curves, late_policy, results, scoring, written
 from autograder.locate import locate
 from autograder.plugin import GradingSession, TestOutcome, outcome_of
 
@@ -149,6 +149,9 @@ def test_report(tests: list[TestOutcome]) -> str:
     passed = [t.title for t in tests if t.passed]
     if passed:
         lines.append(f"✓ {len(passed)} of {len(tests)} tests passed: " + "; ".join(passed))
+    for test in tests:
+        for label, kept in test.curves.items():
+            lines += curves.describe(label, kept)
     return "\n".join(line for line in lines if line)
 
 

@@ -90,7 +90,7 @@ class CountingGD:
 
 
 @grades("training.train_logistic_regression")
-def test_training_learns_separable_data(sub):
+def test_training_learns_separable_data(sub, curve):
     """train_logistic_regression learns a linearly separable problem"""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 2))
@@ -101,6 +101,7 @@ def test_training_learns_separable_data(sub):
     if not isinstance(result, dict):
         fail(f"train_logistic_regression should return a dict, got {result!r}")
     val = [float(v) for v in result.get("val_losses", [])]
+    curve("validation loss", val)
     if len(val) != 20:
         fail(f"20 epochs without early stopping should record 20 validation losses, got {len(val)}")
     if opt.steps != 20 * 5:
