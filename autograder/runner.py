@@ -140,19 +140,31 @@ def name_rows(assignment: config.Assignment, outcomes: list[TestOutcome]) -> lis
 
 
 def test_report(tests: list[TestOutcome]) -> str:
-    """A row's output: each failed test with its message, then what passed."""
-    failed = [t for t in tests if not t.passed]
+    """A row's output: each failed test with its message, then what passed; under each
+    test, what the student's code printed during it; then the recorded curves."""
     lines = []
-    for test in failed:
-        message = test.message + (f"\n\nYour code printed:\n{test.output}" if test.output else "")
-        lines += [f"✗ {test.title}", textwrap.indent(message.strip(), "    ") if message else ""]
-    passed = [t.title for t in tests if t.passed]
+    for test in tests:
+        if not test.passed:
+            lines.append(f"✗ {test.title}")
+            lines += [textwrap.indent(test.message.strip(), "    ")] if test.message.strip() else []
+            lines += printed(test)
+    passed = [t for t in tests if t.passed]
     if passed:
-        lines.append(f"✓ {len(passed)} of {len(tests)} tests passed: " + "; ".join(passed))
+        lines.append(f"✓ {len(passed)} of {len(tests)} tests passed: "
+                     + "; ".join(t.title for t in passed))
+        for test in passed:
+            lines += [f"✓ {test.title}:", *printed(test)] if test.output.strip() else []
     for test in tests:
         for label, kept in test.curves.items():
             lines += curves.describe(label, kept)
-    return "\n".join(line for line in lines if line)
+    return "\n".join(lines)
+
+
+def printed(test: TestOutcome) -> list[str]:
+    """What the student's code printed during ``test``, under a heading, indented."""
+    if not test.output.strip():
+        return []
+    return ["    Your code printed:", textwrap.indent(test.output.rstrip("\n"), "      ")]
 
 
 def summary_text(rows: list[results.Row]) -> str:

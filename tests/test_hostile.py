@@ -353,7 +353,7 @@ def test_the_worker_can_read_no_secret(gradescope_root, namespaces):
     env = {} if namespaces else {"AUTOGRADER_NO_BWRAP": "1"}
     results_path, _ = run_autograder(gradescope_root, builder, FIXTURES / "on_time.json", env=env)
     outputs = "\n".join(t["output"] for t in json.loads(results_path.read_text())["tests"])
-    searches = [line for line in outputs.splitlines() if line.startswith("SEARCH")]
+    searches = [line.strip() for line in outputs.splitlines() if line.strip().startswith("SEARCH")]
     assert searches, outputs[:2000]
     for line in searches:
         assert "found in: []" in line, line
