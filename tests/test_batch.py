@@ -383,10 +383,11 @@ def test_as_root_grade_batch_runs_student_code_as_the_pool_users(installed, tmp_
     uids = {int(uid) for uid in re.findall(r"running as uid (\d+)", spied)}
     assert uids and uids <= pool_uids(), uids
     reference = json.loads((tmp_path / "out" / "results" / "submission_1.json").read_text())
-    (curves,) = [t["extra_data"]["curves"] for t in reference["tests"] if "curves" in t.get(
-        "extra_data", {})]
-    assert set(curves) == {"training loss", "validation loss"}
-    assert curves["validation loss"]["student"] == curves["validation loss"]["reference"]
+    public, hidden = [t["extra_data"]["curves"] for t in reference["tests"] if "curves" in t.get(
+        "extra_data", {})]  # the training name's public row, then its hidden row
+    assert set(public) == {"validation loss"} and set(public["validation loss"]) == {"student"}
+    assert set(hidden) == {"training loss", "validation loss"}
+    assert hidden["validation loss"]["student"] == hidden["validation loss"]["reference"]
 
 
 @pytest.mark.slow
