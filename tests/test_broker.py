@@ -161,6 +161,20 @@ def test_mutation_is_seen_by_the_grader_even_if_the_worker_lies(make):
     assert arg.tolist() == [1.0, 2.0]  # the test's own array is untouched
 
 
+
+def test_the_arena_is_reused_between_calls_never_within_one(make):
+    student = {"m": HONEST.replace("def triple(x):\n", "def triple(x, *rest):\n"
+                                   "    if rest:\n"
+                                   "        return [float(a[i]) for a in (x, *rest) for i in (0, -1)]\n")}
+    box = make(student)
+    box.enter("m.triple")
+    mb = 2**20 // 8  # float64s in a MB; an array in the arena is at most 8 MB, the arena 32 MB
+    box.call("m.triple", (np.zeros(6 * mb), np.zeros(6 * mb)), {})  # 12 MB of the arena used
+    arrays = [np.full(7 * mb, float(k)) for k in (1, 2, 3, 4)]  # 28 MB more do not fit after it
+    assert box.call("m.triple", tuple(arrays), {}) == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0]
+    assert box.last_reply["mutated"] == []
+
+
 DEEP_REPLY = """
 def triple(x):
     if x == 0:  # an honest encoder refuses to send it

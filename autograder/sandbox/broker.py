@@ -380,23 +380,26 @@ class Sandbox:
     # -- arguments in the arena --------------------------------------------------------------
     def _put_arguments(self, message: dict, args: tuple, kwargs: dict,
                        context: Context) -> list[tuple[str, int, bytes]]:
-        """Encode the arguments; top-level arrays go into the child's arena."""
+        """Encode the arguments; top-level arrays go into the child's arena. When this
+        call's arrays do not fit after those of earlier calls, the arena is reused from its
+        start, before this call's first array (never between two arrays of one call); an
+        array that still does not fit travels in the message."""
         watched: list[tuple[str, int, bytes]] = []
         register = functools.partial(self._give, context)
+        child = self.child
+        arrays = [v for v in (*args, *kwargs.values()) if _in_arena(v)]
+        if child.used + sum(_aligned(v.nbytes) for v in arrays) > ARENA_BYTES:
+            child.used = 0  # (a name passing 32 MB of arrays)
 
         def put(label: str, value: Any) -> Any:
-            if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            if _in_arena(value) and child.used + value.nbytes <= ARENA_BYTES:
                 data = np.ascontiguousarray(value).tobytes()
-                child = self.child
-                if child.used + len(data) > ARENA_BYTES:  # (a name passing 32 MB of arrays)
-                    child.used = 0
-                if len(data) <= ARENA_BYTES:
-                    offset = child.used
-                    child.arena[offset:offset + len(data)] = data
-                    child.used += (len(data) + 63) // 64 * 64
-                    watched.append((label, offset, data))
-                    return {"$": "shm", "offset": offset, "dtype": value.dtype.str,
-                            "shape": list(value.shape)}
+                offset = child.used
+                child.arena[offset:offset + len(data)] = data
+                child.used += _aligned(len(data))
+                watched.append((label, offset, data))
+                return {"$": "shm", "offset": offset, "dtype": value.dtype.str,
+                        "shape": list(value.shape)}
             return wire.encode(value, register)
 
         message["args"] = {"$": "list", "items": [put(f"argument {i + 1}", a)
@@ -672,3 +675,13 @@ def reference_uses(sources: dict[str, bytes], contract: dict[str, list[str]]
 def _no_handles(data: dict) -> Any:
     raise wire.ProtocolError("only plain data (numbers, strings, lists, arrays) may be given "
                              "to the grader's objects")
+
+
+def _in_arena(value: Any) -> bool:
+    """Whether an argument goes into the arena: an array of plain numbers."""
+    return isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
+
+
+def _aligned(size: int) -> int:
+    """``size`` rounded up to the arena's 64-byte alignment."""
+    return (size + 63) // 64 * 64
