@@ -43,9 +43,9 @@ import yaml
 
 from autograder import class_report, config, packaging, results, runner
 from autograder.sandbox import jail
+from autograder.sandbox.jail import DEFAULT_POOL
+from autograder.sandbox.limits import SUBMISSION_TIMEOUT
 
-SUBMISSION_TIMEOUT = 900  # seconds for one submission, far above a normal grading run
-DEFAULT_POOL = "autograder-sb"  # setup.sh's users autograder-sb0..15
 DASK_CONNECT_TIMEOUT = 30  # seconds to reach a Dask scheduler
 DECIDING_LIBRARIES = ("numpy", "pytest", "hypothesis")  # their versions change gradings
 Outcome = dict | str  # a results.json document, or why the submission could not be graded

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from autograder import mistakes
+from autograder.mistakes import CLASSIC
 from autograder.plugin import grades
 from autograder.sandbox.errors import StudentRaised
 from autograder.sandbox.protocol import decode
@@ -26,7 +27,6 @@ from autograder.sandbox.protocol import decode
 np.set_printoptions(precision=6, threshold=24, edgeitems=3, linewidth=88)
 
 
-CLASSIC = "Classic mistake:"  # how a named mistake starts, in every message
 
 
 class GradingFailure(AssertionError):
@@ -176,20 +176,13 @@ def assert_matches(actual: Any, expected: Any, what: str, inputs: dict[str, Any]
             if key not in actual:
                 fail(f"{call}\n  the result has no key {key!r} (keys: {sorted(actual)})")
             assert_matches(actual[key], value, f"{what}[{key!r}]", None, rtol, atol)
-    elif isinstance(expected, (tuple, list)) and not _numeric_list(expected):
+    elif isinstance(expected, (tuple, list)) and not mistakes.numeric_list(expected):
         if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
             fail(f"{call}\n  expected {len(expected)} results, got {show(actual)}")
         for i, (got, want) in enumerate(zip(actual, expected)):
             assert_matches(got, want, f"{what} result {i + 1}", inputs, rtol, atol)
     else:
         assert_close(actual, expected, what, inputs, rtol, atol)
-
-
-def _numeric_list(value: Any) -> bool:
-    try:
-        return np.asarray(value).dtype.kind in "biuf"
-    except ValueError:
-        return False
 
 
 def classic_mistakes(test_file: str) -> dict[str, str]:

@@ -36,8 +36,8 @@ from urllib.parse import quote
 import numpy as np
 
 from autograder import results, sanitize
-from autograder.checks import CLASSIC
 from autograder.config import Assignment
+from autograder.mistakes import CLASSIC
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 STYLE = """body{font-family:system-ui,sans-serif;max-width:64rem;margin:1rem auto;padding:0 1rem;

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from autograder import batch, config, late_policy, results, runner, sanitize
+from autograder import config, late_policy, results, runner, sanitize
 from autograder.sandbox.broker import SandboxError
-from autograder.sandbox.jail import JailError
+from autograder.sandbox.jail import DEFAULT_POOL, JailError
+from autograder.sandbox.limits import SUBMISSION_TIMEOUT
 
 
 def say(text: object, file: TextIO | None = None) -> None:
@@ -98,6 +99,8 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_grade_batch(args: argparse.Namespace) -> int:
     """Grade every submission of a folder or a Gradescope export zip."""
+    from autograder import batch  # the class report and the batch: this command only
+
     out = Path(args.out)
     rows = batch.grade_all(config.load(args.assignment), Path(args.submissions), out,
                            jobs=args.jobs, executor=args.executor, timeout=args.timeout,
@@ -228,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, metavar="N",
                    help="submissions graded at once (default: one per core; as root, at most "
                         "half the sandbox pool's users)")
-    p.add_argument("--timeout", type=float, default=batch.SUBMISSION_TIMEOUT,
+    p.add_argument("--timeout", type=float, default=SUBMISSION_TIMEOUT,
                    metavar="SECONDS",
                    help="a grading still running after this long is killed, with every process "
                         "it started, and its row is an error (default: %(default)g)")
@@ -240,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="as root, student code runs as users PREFIX0, PREFIX1, ... (checked "
                         "before grading, and required when given; setup.sh's way to create "
                         "them is in README.md); an empty PREFIX gives up the pool: bubblewrap "
-                        f"alone, with a warning (default: {batch.DEFAULT_POOL} where it works, "
+                        f"alone, with a warning (default: {DEFAULT_POOL} where it works, "
                         "else bubblewrap alone, with a warning)")
 
     command("check", cmd_check)

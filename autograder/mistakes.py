@@ -21,6 +21,8 @@ import yaml
 
 from autograder import config
 
+CLASSIC = "Classic mistake:"  # how a named mistake starts, in every message
+
 
 @dataclass(frozen=True)
 class Mistake:
@@ -34,7 +36,7 @@ class Mistake:
 
     def message(self) -> str:
         """The lines a student reads when their answer matches this mistake."""
-        return f"  Classic mistake: {self.says}.\n  Hint: {self.hint}"  # checks.CLASSIC
+        return f"  {CLASSIC} {self.says}.\n  Hint: {self.hint}"
 
 
 def load(assignment: config.Assignment) -> list[Mistake]:
@@ -91,7 +93,7 @@ def same(answer: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-9) -> 
     if isinstance(expected, dict):
         return isinstance(answer, dict) and answer.keys() == expected.keys() and all(
             same(answer[k], v, rtol, atol) for k, v in expected.items())
-    if isinstance(expected, (list, tuple)) and not _numeric(expected):
+    if isinstance(expected, (list, tuple)) and not numeric_list(expected):
         return isinstance(answer, (list, tuple)) and len(answer) == len(expected) and all(
             same(a, e, rtol, atol) for a, e in zip(answer, expected))
     try:
@@ -106,7 +108,8 @@ def same(answer: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-9) -> 
             np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True))
 
 
-def _numeric(value: Any) -> bool:
+def numeric_list(value: Any) -> bool:
+    """Whether ``value`` is numbers (an array, or a list of numbers), not a structure."""
     try:
         return np.asarray(value).dtype.kind in "biuf"
     except ValueError:

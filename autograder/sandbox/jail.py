@@ -36,6 +36,7 @@ LOCK_DIR = Path("/run/lock/autograder")  # one lock file per pool user, shared b
 LITTER_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/run/lock"),
                Path("/dev/mqueue"))  # where anyone may write
 ROLES = ("worker", "reference")  # a grading run leases one pool user for each
+DEFAULT_POOL = "autograder-sb"  # setup.sh's users autograder-sb0..15
 PRIVATE_TMP_BYTES = 64 << 20  # the private /tmp under bubblewrap (memory-backed, so capped)
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
 NO_SANDBOX_WARNING = ("warning: no sandbox is available (not root, and bubblewrap is missing "

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+SUBMISSION_TIMEOUT = 900  # seconds for one whole grading in grade-batch, far above a normal run
+
 
 @dataclass(frozen=True)
 class Limits:
