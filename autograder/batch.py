@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata as installed
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -48,6 +48,7 @@ from autograder.sandbox.limits import SUBMISSION_TIMEOUT
 
 DASK_CONNECT_TIMEOUT = 30  # seconds to reach a Dask scheduler
 DECIDING_LIBRARIES = ("numpy", "pytest", "hypothesis")  # their versions change gradings
+T = TypeVar("T")
 Outcome = dict | str  # a results.json document, or why the submission could not be graded
 
 
@@ -443,22 +444,21 @@ def kill_session(process: subprocess.Popen, rounds: int = 20) -> None:
     process.wait()
 
 
-def progress(items: Iterator[tuple[Job, Outcome]], total: int, title: str,
-             ) -> Iterable[tuple[Job, Outcome]]:
+def progress(items: Iterator[T], total: int, title: str, unit: str = "submission",
+             ) -> Iterable[T]:
     """``items`` with a progress bar on stderr (tqdm, from the ``[instructor]`` extra), or
-    a line per submission where tqdm is not installed."""
+    a line per item where tqdm is not installed."""
     try:
         from tqdm import tqdm
     except ImportError:
         return _progress_lines(items, total)
-    return tqdm(items, total=total, desc=title, unit="submission", file=sys.stderr)
+    return tqdm(items, total=total, desc=title, unit=unit, file=sys.stderr)
 
 
-def _progress_lines(items: Iterator[tuple[Job, Outcome]], total: int,
-                    ) -> Iterator[tuple[Job, Outcome]]:
-    for done, (job, outcome) in enumerate(items, start=1):
+def _progress_lines(items: Iterator[T], total: int) -> Iterator[T]:
+    for done, item in enumerate(items, start=1):
         print(f"graded {done} of {total}", file=sys.stderr, flush=True)
-        yield job, outcome
+        yield item
 
 
 # -- grades.csv -----------------------------------------------------------------------

@@ -44,6 +44,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run(Path(args.out))
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Grade mutants of the reference and correct variants: are the tests strong and fair?"""
+    from autograder import audit, audit_report
+
+    assignment = config.load(args.assignment)
+    report = audit.run(assignment, args.jobs, generated=not args.hand_written_only)
+    for line in audit_report.text(report):
+        say(line)
+    for path in audit.write(report, Path(args.out)):
+        say(f"wrote {path}")
+    return 1 if report["problems"] else 0
+
+
 def cmd_stubs(args: argparse.Namespace) -> int:
     """Regenerate student_template/ (and the frozen public vectors) from solutions/."""
     from autograder import stubs
@@ -163,7 +176,7 @@ hand-graded scores into final grades."""
 EPILOG = """Run 'autograder COMMAND --help' for the options of a command. Exit status: 0 when
 the command did what it said; 1 when it did, but lists problems (check: what an assignment
 is missing; grade-batch: submissions that could not be graded; rubric --merge: rows that
-could not be merged); 2, with a one-line error, when it could not."""
+could not be merged; audit: thresholds of assignment.yaml not met); 2, with a one-line error, when it could not."""
 
 
 def version() -> str:
@@ -253,6 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the two zips (default: %(default)s)")
 
     command("stubs", cmd_stubs)
+
+    p = command("audit", cmd_audit)
+    p.add_argument("--out", default="audit", metavar="DIR",
+                   help="folder for audit.json and audit.html (default: %(default)s)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="gradings at once (default: one per core)")
+    p.add_argument("--hand-written-only", action="store_true",
+                   help="grade only the hand-written mutants (mistakes.yaml, mutants.yaml) and "
+                        "the variants, no generated mutants")
 
     p = command("new", cmd_new, assignment=False)
     p.add_argument("name", metavar="NAME",

@@ -27,7 +27,7 @@ KINDS = ("programming", "written")
 AUTO_CHECKS = ("answered", "length", "mentions_any")  # a written rubric's automatic checks
 _REQUIRED_KEYS = frozenset({"title", "kind", "files", "due", "timezone"})
 _OPTIONAL_KEYS = frozenset({"points", "total_points", "visibility", "late_policy", "limits",
-                            "grader_objects", "sentences", "questions"})
+                            "grader_objects", "sentences", "questions", "audit"})
 
 
 class ConfigError(Exception):
@@ -41,6 +41,20 @@ class LatePolicy:
     points_per_day: float = 3.0
     grace_minutes: float = 0.0
     max_days: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditThresholds:
+    """What ``autograder audit`` requires: a mutation score per contract name (``default``
+    for the names not listed), and at most so many collateral charges and false failures."""
+
+    min_mutation_score: dict[str, float] = field(default_factory=lambda: {"default": 0.0})
+    max_collateral: int = 0
+    max_false_failures: int = 0
+
+    def min_score(self, target: str) -> float:
+        """The mutation score ``target`` needs."""
+        return self.min_mutation_score.get(target, self.min_mutation_score.get("default", 0.0))
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,7 @@ class Assignment:
     grader_objects: Allowlist = field(default_factory=Allowlist)
     sentences: tuple[int, int] = (10, 20)
     questions: tuple[Question, ...] = ()
+    audit: AuditThresholds = field(default_factory=AuditThresholds)
 
     @property
     def tests_dir(self) -> Path:
@@ -188,9 +203,11 @@ def parse(name: str, root: Path, data: Any) -> Assignment:
     elif "points" not in data:
         raise ConfigError(f"{where}: missing key 'points' (required for a programming assignment)")
     else:
-        assignment = Assignment(**common, points=_points(data["points"], files, where),
+        points = _points(data["points"], files, where)
+        assignment = Assignment(**common, points=points,
                                 visibility=_visibility(data.get("visibility", {}), where),
-                                grader_objects=_allowlist(data.get("grader_objects", {}), where))
+                                grader_objects=_allowlist(data.get("grader_objects", {}), where),
+                                audit=_audit(data.get("audit", {}), points, where))
     if "total_points" in data:
         _check_total(assignment, _number(data["total_points"], f"{where}: total_points"), where)
     return assignment
@@ -231,6 +248,29 @@ def _allowlist(data: Any, where: str) -> Allowlist:
         if bad:
             raise ConfigError(f"{where}: {key}: {bad[0]!r} is not a public attribute name")
     return Allowlist(**names)
+
+
+def _audit(data: Any, points: dict[str, float], where: str) -> AuditThresholds:
+    """The audit's thresholds: ``min_mutation_score`` is a fraction, or a mapping of contract
+    names (and ``default``) to fractions."""
+    where = f"{where}: audit"
+    data = _mapping(data, where)
+    _keys(data, where, required=set(),
+          optional={"min_mutation_score", "max_collateral", "max_false_failures"})
+    scores = data.get("min_mutation_score", 0.0)
+    if not isinstance(scores, dict):
+        scores = {"default": scores}
+    minimum = {}
+    for target, value in scores.items():
+        if target != "default" and target not in points:
+            raise ConfigError(f"{where}: min_mutation_score: {target!r} is not in points")
+        minimum[str(target)] = _number(value, f"{where}: min_mutation_score: {target}")
+        if minimum[str(target)] > 1:
+            raise ConfigError(f"{where}: min_mutation_score: {target}: {value!r} is not a "
+                              "fraction between 0 and 1")
+    counts = {key: int(_number(data.get(key, 0), f"{where}: {key}"))
+              for key in ("max_collateral", "max_false_failures")}
+    return AuditThresholds(minimum, **counts)
 
 
 def _visibility(data: Any, where: str) -> dict[str, str]:

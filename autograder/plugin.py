@@ -42,6 +42,10 @@ settings.register_profile(
     HYPOTHESIS_PROFILE, derandomize=True, deadline=None, database=None, max_examples=25,
     suppress_health_check=list(HealthCheck), print_blob=False,
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
+# The same examples, without looking for a smaller failing one: the same verdicts, faster.
+VERDICTS_PROFILE = "autograder-verdicts"
+settings.register_profile(VERDICTS_PROFILE, settings.get_profile(HYPOTHESIS_PROFILE),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
 MESSAGE_CAP = 3000
 RECHECKS_PER_NAME = 3  # tests run again with the student's own neighbours
 OUTPUT_CAP = 2000
@@ -157,13 +161,22 @@ class GradingSession:
     With the reference (a real grading), each contract name is graded with the
     reference versions of the names it calls; then every name that called others
     is checked once more with the student's own versions, wherever those passed on
-    their own, so that circular definitions earn nothing."""
+    their own, so that circular definitions earn nothing.
+
+    The audit grades part of a submission: ``only`` the tests of some names (the others
+    are the reference's, and count as passing), with ``verdicts`` (only pass or fail
+    matters: a failing example is not made smaller, and a name's tests stop at its first
+    failure), and ``digest`` (a hash of every answer per name, in ``sandbox.digests``)."""
 
     def __init__(self, assignment: Assignment, found: Located, reference: bool,
                  pool: str | None = None,
-                 unseen: dict[str, dict[str, float]] | None = None) -> None:
+                 unseen: dict[str, dict[str, float]] | None = None,
+                 only: set[str] | None = None, verdicts: bool = False,
+                 digest: bool = False) -> None:
         self.assignment = assignment
         self.unseen = unseen or {}  # group -> name -> weight of tests not shipped here
+        self.only = only
+        self.verdicts = verdicts
         sources, problems = read_sources(found, assignment.limits.source_kb)
         self.missing = found.missing | problems
         self.reference = load_reference(assignment) if reference else None
@@ -174,6 +187,8 @@ class GradingSession:
         self.sandbox = Sandbox(sources, assignment.contract, solutions, assignment.limits,
                                pool, assignment.grader_objects)
         self.sandbox.own = not reference  # a student's own copy: their code all the way down
+        if digest:
+            self.sandbox.digests = {}
         self.outcomes: dict[str, TestOutcome] = {}
         self.own_pass = False
         self.recheck_failed: dict[str, str] = {}  # name -> why its own program fails
@@ -181,11 +196,18 @@ class GradingSession:
 
     # -- hooks --------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Check every test's marker (before ``-k`` deselects any); order the tests by
-        contract name."""
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        """Check every test's marker (before ``-k`` deselects any); keep the tests of
+        ``only``; order the tests by contract name."""
         for item in items:
             self.outcomes[item.nodeid] = outcome_of(item, self.assignment)
+        if self.only is not None:
+            dropped = [i for i in items if self.outcomes[i.nodeid].target not in self.only]
+            for item in dropped:
+                del self.outcomes[item.nodeid]
+            items[:] = [i for i in items if i.nodeid in self.outcomes]
+            config.hook.pytest_deselected(items=dropped)
         order = {target: i for i, target in enumerate(self.assignment.points)}
         items.sort(key=lambda item: order[self.outcomes[item.nodeid].target])  # stable
 
@@ -197,6 +219,8 @@ class GradingSession:
 
     def pytest_sessionstart(self) -> None:
         """Import the submission once; stop the session if the sandbox cannot run."""
+        if self.verdicts:  # before the tests are collected (and their settings made)
+            settings.load_profile(VERDICTS_PROFILE)
         try:
             self.sandbox.start()
         except SandboxError as exc:
@@ -227,21 +251,28 @@ class GradingSession:
                     outcome.message = self.recheck_failed[outcome.target]
         return True
 
-    @staticmethod
-    def _run(session: pytest.Session, items: list[pytest.Item]) -> None:
+    def _run(self, session: pytest.Session, items: list[pytest.Item]) -> None:
         for i, item in enumerate(items):
+            if self.verdicts and self.failed(self.outcomes[item.nodeid].target):
+                continue  # a name that failed once needs no more tests
             item.config.hook.pytest_runtest_protocol(
                 item=item, nextitem=items[i + 1] if i + 1 < len(items) else None)
             if session.shouldfail or session.shouldstop:
                 raise session.Interrupted(str(session.shouldfail or session.shouldstop))
 
+    def failed(self, target: str) -> bool:
+        """Whether a test of ``target`` ran and failed."""
+        return any(o.ran and not o.passed for o in self.outcomes.values() if o.target == target)
+
     def names_to_recheck(self) -> set[str]:
-        """Names that called other contract names, each of which passed all its tests."""
+        """Names that called other contract names, each of which passed all its tests
+        (or, outside ``only``, is the reference's)."""
         passed: dict[str, bool] = {}
         for outcome in self.outcomes.values():
             passed[outcome.target] = passed.get(outcome.target, True) and outcome.passed
+        assumed = self.only is not None
         return {name for name, used in self.sandbox.reached.items()
-                if used and all(passed.get(other, False) for other in used)}
+                if used and all(passed.get(other, assumed) for other in used)}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:

@@ -46,21 +46,27 @@ def run_tests(assignment: config.Assignment, submission: Path,
               pool: str | None = None) -> tuple[list[results.Row], str]:
     """Run every test group of the assignment against the submission."""
     found = locate(submission, assignment.files, assignment.contract)
-    session = GradingSession(assignment, found, reference=True, pool=pool)
-    if session.sandbox.jail.warning:
-        print(session.sandbox.jail.warning, file=sys.stderr)
-    code, log = run_pytest(assignment, session)
-    if session.sandbox.failure is not None:  # the grader's fault: no test counts
-        raise GradingError(str(session.sandbox.failure))
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not session.outcomes:
-        raise GradingError(f"the tests of {assignment.name} did not run (pytest exit {int(code)})"
-                           f": {log}")
+    session = run_session(GradingSession(assignment, found, reference=True, pool=pool))
     rows = name_rows(assignment, list(session.outcomes.values()))
     notes = found.notes + list(found.missing.values())
     if notes:
         rows.insert(0, results.Row("Submitted files", 0.0, 0.0, ["files"],
                                    output="\n".join(notes), status="passed"))
     return rows, summary_text(rows)
+
+
+def run_session(session: GradingSession) -> GradingSession:
+    """Run the tests of ``session``'s assignment in it; :class:`GradingError` when they
+    could not run (the sandbox or the test suite failed, not the submission)."""
+    if session.sandbox.jail.warning:
+        print(session.sandbox.jail.warning, file=sys.stderr)
+    code, log = run_pytest(session.assignment, session)
+    if session.sandbox.failure is not None:  # the grader's fault: no test counts
+        raise GradingError(str(session.sandbox.failure))
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not session.outcomes:
+        raise GradingError(f"the tests of {session.assignment.name} did not run "
+                           f"(pytest exit {int(code)}): {log}")
+    return session
 
 
 def graded_folders(assignment: config.Assignment, groups: list[str] | None = None) -> list[Path]:

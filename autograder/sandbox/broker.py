@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
+import hashlib
 import os
 import shutil
 import tempfile
@@ -127,6 +128,7 @@ class Sandbox:
         self.shares: dict[str, float] = {}
         self.output: list[str] = []
         self.last_reply: dict = {}
+        self.digests: dict[str, Any] | None = None  # name -> hash of its answers (audit)
         self.started = time.monotonic()
 
     # -- imports and names -----------------------------------------------------------
@@ -318,6 +320,8 @@ class Sandbox:
             message = dict(message, own=self.own)
             watched = self._put_arguments(message, args, kwargs, context)
             answer = self._exchange("worker", message, started + timeout)
+            if self.digests is not None:
+                self._digest(graded, answer, watched)
             warned = answer.get("warnings")
             self.last_reply = {"mutated": self._mutated(watched), "warnings": [
                 str(w)[:300] for w in (warned if isinstance(warned, list) else [])][:5]}
@@ -346,6 +350,17 @@ class Sandbox:
             self.spent[name] = self.spent.get(name, 0.0) + time.monotonic() - started
             self.contexts.pop()
             self._release(context)
+
+    def _digest(self, graded: str, answer: dict, watched: list[tuple[str, int, bytes]]) -> None:
+        """Fold what one call of ``graded`` answered (its value or error, and its arguments
+        as the call left them) into the name's digest: two programs with equal digests
+        answered every call alike (the audit's test for an equivalent mutant)."""
+        digest = self.digests.setdefault(graded, hashlib.sha256())
+        error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
+        digest.update(wire.dump({"ok": answer.get("ok"), "method": answer.get("method"),
+                                 "raised": [error.get("types"), error.get("message")]}))
+        for _, offset, data in watched:
+            digest.update(self.child.arena[offset:offset + len(data)])
 
     def _answer(self, graded: str, what: str, answer: dict, context: Context) -> Any:
         __tracebackhide__ = True

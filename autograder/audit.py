@@ -1,0 +1,212 @@
+"""``autograder audit``: are an assignment's tests strong enough, and fair?
+
+The audit grades submissions made from the reference solution against the
+assignment's own tests, in the real sandbox, and reports per contract name:
+
+- **mutation score**: mutants generated from the reference's syntax tree
+  (:mod:`autograder.mutate`) that the tests kill; a survivor whose answers match
+  the reference's on every call the tests made is flagged *equivalent*;
+- **collateral**: a mutant that costs points outside its own name breaks "one bug
+  costs once";
+- **false failures**: correct variants (``variants/``) and the reference itself must
+  keep full marks;
+- **determinism**: the reference graded twice gives byte-identical results.
+
+The hand-written mutants (``mistakes.yaml``, ``mutants.yaml``) are graded like
+the generated ones, in full (their messages are kept: a classic mistake must be
+named). A mutant is graded on the tests of its own name and of the names that
+called it when the reference was graded (the others are the reference's, and
+cannot change): that keeps a mutant to a second or two.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder import config, mistakes, mutate, runner, scoring, variants
+from autograder.locate import locate
+from autograder.mistakes import CLASSIC
+from autograder.plugin import GradingSession
+
+
+@dataclass
+class Job:
+    """One grading of the audit: a submission (file name -> text) and what to run."""
+
+    kind: str
+    id: str
+    files: dict[str, bytes]
+    target: str | None = None  # a mutant's contract name (None: outside every name)
+    module: str | None = None  # a mutant's module
+    description: str = ""
+    diff: str = ""
+    only: set[str] | None = None  # the names whose tests run (None: all)
+    verdicts: bool = False  # only pass or fail matters: no shrinking, stop at a failure
+
+
+@dataclass
+class Graded:
+    """What one grading found."""
+
+    lost: dict[str, float] = field(default_factory=dict)  # name -> points lost
+    failed: dict[str, str] = field(default_factory=dict)  # name -> its first failure
+    named: list[str] = field(default_factory=list)  # classic mistakes the messages name
+    digests: dict[str, str] = field(default_factory=dict)  # name -> hash of its answers
+    reached: dict[str, list[str]] = field(default_factory=dict)  # name -> names it called
+    document: str = ""  # results.json (the determinism runs)
+    error: str = ""  # the grading itself failed
+
+
+def grade_job(name: str, job: Job) -> Graded:
+    """Grade one job in this process (an audit worker)."""
+    assignment = config.load(name)
+    with tempfile.TemporaryDirectory(prefix="autograder-audit-") as tmp:
+        folder = Path(tmp)
+        for file, data in job.files.items():
+            (folder / file).write_bytes(data)
+        try:
+            if job.kind == "reference" and job.id != "traced":
+                document = runner.grade(assignment, folder)
+                document.pop("execution_time")
+                return Graded(document=json.dumps(document, sort_keys=True))
+            session = runner.run_session(GradingSession(
+                assignment, locate(folder, assignment.files, assignment.contract),
+                reference=True, only=job.only, verdicts=job.verdicts, digest=True))
+        except runner.GradingError as exc:
+            return Graded(error=str(exc))
+    outcomes = list(session.outcomes.values())
+    graded = Graded(digests={k: v.hexdigest() for k, v in session.sandbox.digests.items()},
+                    reached={k: sorted(v) for k, v in session.sandbox.reached.items()})
+    for part in scoring.group_points(assignment.points, assignment.visibility, outcomes):
+        if part.earned < part.share:
+            graded.lost[part.target] = round(graded.lost.get(part.target, 0.0)
+                                             + float(part.share - part.earned), 2)
+    for outcome in outcomes:
+        if outcome.ran and not outcome.passed:
+            graded.failed.setdefault(outcome.target, f"{outcome.title}: {outcome.message}")
+            graded.named += [line.strip().removeprefix(CLASSIC).strip().rstrip(".")
+                             for line in outcome.message.splitlines()
+                             if line.strip().startswith(CLASSIC)]
+    return graded
+
+
+def plan_without_trace(assignment: config.Assignment) -> list[Job]:
+    """The jobs that need no trace of the reference: the reference three times (twice for
+    determinism, once traced), and each correct variant."""
+    reference = reference_files(assignment)
+    jobs = [Job("reference", i, reference) for i in ("first", "second", "traced")]
+    for name, files in variants.load(assignment).items():
+        jobs.append(Job("variant", name, reference | files))
+    return jobs
+
+
+def plan_mutants(assignment: config.Assignment, reached: dict[str, list[str]],
+                 generated: bool = True) -> list[Job]:
+    """The hand-written mutants and (with ``generated``) the generated ones, each to be
+    graded on its own names and their callers in the traced reference grading."""
+    reference = reference_files(assignment)
+    jobs = []
+    for mistake in mistakes.hand_written(assignment):
+        module = mistake.target.split(".", 1)[0]
+        files = reference | {f: text.encode() for f, text in
+                             mistakes.edited_files(assignment, mistake).items()}
+        jobs.append(Job("hand-written", mistake.id, files, mistake.target, module,
+                        mistake.says, only=affected(assignment, mistake.target, module, reached)))
+    if generated:
+        sources = {Path(f).stem: reference[f].decode() for f in assignment.files}
+        for mutant in mutate.generate(sources, assignment.contract):
+            file = f"{mutant.module}.py"
+            jobs.append(Job("generated", mutant.id, reference | {file: mutant.source.encode()},
+                            mutant.target, mutant.module, mutant.description,
+                            mutant.diff(sources[mutant.module]),
+                            affected(assignment, mutant.target, mutant.module, reached),
+                            verdicts=True))
+    return jobs
+
+
+def own_names(assignment: config.Assignment, target: str | None, module: str) -> set[str]:
+    """The names a mutant may cost: its own, or every name of its module (a change outside
+    every name, such as a helper or a constant)."""
+    if target is not None:
+        return {target}
+    return {f"{module}.{name}" for name in assignment.contract[module]}
+
+
+def affected(assignment: config.Assignment, target: str | None, module: str,
+             reached: dict[str, list[str]]) -> set[str]:
+    """The names whose tests can see a mutant: its own names, the names that called them
+    when the reference was graded, and (for a change outside every name) every name of the
+    files that import its module."""
+    own = own_names(assignment, target, module)
+    names = own | {name for name, used in reached.items() if own & set(used)}
+    if target is None:
+        for other, data in reference_files(assignment).items():
+            if imports(data.decode(), module):
+                names |= own_names(assignment, None, Path(other).stem)
+    return names
+
+
+def reference_files(assignment: config.Assignment) -> dict[str, bytes]:
+    """The reference's files: file name -> contents."""
+    return {f: (assignment.solutions_dir / f).read_bytes() for f in assignment.files}
+
+
+def run(assignment: config.Assignment, jobs_at_once: int | None = None,
+        generated: bool = True) -> dict[str, Any]:
+    """Audit ``assignment`` on all cores (or ``jobs_at_once``); the report's data."""
+    started = time.monotonic()
+    workers = jobs_at_once or os.cpu_count() or 1
+    context = multiprocessing.get_context("spawn")  # no pytest or sandbox state inherited
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        first = list(grade_all(pool, assignment, plan_without_trace(assignment), "reference"))
+        traced = next(g for j, g in first if j.kind == "reference" and j.id == "traced")
+        if traced.error:
+            raise runner.GradingError(f"the reference could not be graded: {traced.error}")
+        mutants = plan_mutants(assignment, traced.reached, generated)
+        second = list(grade_all(pool, assignment, mutants, "mutants"))
+    from autograder import audit_report
+
+    return audit_report.summarize(assignment, first + second, traced,
+                                  time.monotonic() - started, workers)
+
+
+def grade_all(pool: ProcessPoolExecutor, assignment: config.Assignment, jobs: list[Job],
+              title: str) -> Iterator[tuple[Job, Graded]]:
+    """Grade ``jobs`` in ``pool``, with a progress bar."""
+    from autograder.batch import progress
+
+    futures = {pool.submit(grade_job, assignment.name, job): job for job in jobs}
+    done = ((futures[f], f.result()) for f in as_completed(futures))
+    yield from progress(done, len(jobs), f"audit {assignment.name}: {title}", unit="grading")
+
+
+def write(report: dict[str, Any], out: Path) -> list[Path]:
+    """Write ``audit.json`` and ``audit.html`` into ``out``."""
+    from autograder import audit_report, results
+
+    out.mkdir(parents=True, exist_ok=True)
+    results.write_atomic(out / "audit.json", report)
+    html = out / "audit.html"
+    html.write_text(audit_report.html(report), encoding="utf-8")
+    return [out / "audit.json", html]
+
+
+def imports(text: str, module: str) -> bool:
+    """Whether the Python source ``text`` imports ``module``."""
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == module
+                                                for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == module:
+            return True
+    return False

@@ -1,0 +1,148 @@
+"""The audit's verdicts, and its report (``audit.json`` and ``audit.html``).
+
+A mutant is *killed* when a test of its own names fails; a survivor is *equivalent*
+when every call the tests made of its names answered as the reference's did. The
+mutation score of a name is killed / (mutants - equivalent ones)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autograder import config
+from autograder.audit import Graded, Job, own_names
+from autograder.class_report import count, esc, page
+
+
+def verdict(assignment: config.Assignment, job: Job, graded: Graded,
+            traced: Graded) -> dict[str, Any]:
+    """One mutant's entry: killed, equivalent or survived, and any collateral."""
+    own = own_names(assignment, job.target, job.module)
+    entry = {"id": job.id, "kind": job.kind, "target": job.target, "module": job.module,
+             "description": job.description}
+    if graded.error:
+        return entry | {"status": "error", "error": graded.error}
+    if any(name in graded.failed for name in own):
+        status = "killed"
+    elif all(graded.digests.get(n) == traced.digests.get(n) for n in own):
+        status = "equivalent"
+    else:
+        status = "survived"
+    entry |= {"status": status,
+              "collateral": {n: p for n, p in graded.lost.items() if n not in own},
+              "failed": {n: graded.failed[n][:500] for n in sorted(own & set(graded.failed))}}
+    if job.diff:
+        entry["diff"] = job.diff
+    if job.kind == "hand-written":
+        entry["named"] = graded.named
+        if job.description:  # a classic mistake: the student must be told which
+            entry["classic"] = job.description
+    return entry
+
+
+def score_of(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts and mutation score of some generated mutants."""
+    counted = {s: sum(e["status"] == s for e in entries)
+               for s in ("killed", "equivalent", "survived", "error")}
+    alive = len(entries) - counted["equivalent"]
+    return {"mutants": len(entries), **counted,
+            "score": round(counted["killed"] / alive, 4) if alive else 1.0}
+
+
+def summarize(assignment: config.Assignment, graded: list[tuple[Job, Graded]],
+              traced: Graded, seconds: float, workers: int) -> dict[str, Any]:
+    """The report's data, with ``problems``: every threshold the audit did not meet."""
+    by_kind: dict[str, list[tuple[Job, Graded]]] = {}
+    for job, found in sorted(graded, key=lambda item: (item[0].kind, item[0].id)):
+        by_kind.setdefault(job.kind, []).append((job, found))
+    mutants = [verdict(assignment, j, g, traced) for kind in ("hand-written", "generated")
+               for j, g in by_kind.get(kind, [])]
+    generated = [m for m in mutants if m["kind"] == "generated"]
+    names = {t: score_of([m for m in generated if m["target"] == t]) for t in assignment.points}
+    files = {m: score_of([e for e in generated if e["module"] == m]) for m in assignment.contract}
+    false_failures = [{"variant": j.id, "kind": j.kind, "lost": g.lost, "error": g.error,
+                       "failed": {n: f[:500] for n, f in g.failed.items()}}
+                      for kind in ("reference", "variant") for j, g in by_kind.get(kind, [])
+                      if g.lost or g.error]
+    documents = {g.document for j, g in by_kind.get("reference", []) if j.id != "traced"}
+    report = {"assignment": assignment.name, "seconds": round(seconds, 1), "workers": workers,
+              "deterministic": len(documents) == 1, "names": names, "files": files,
+              "collateral": [m for m in mutants if m.get("collateral")],
+              "false_failures": false_failures, "mutants": mutants}
+    report["problems"] = problems(assignment, report)
+    return report
+
+
+def problems(assignment: config.Assignment, report: dict[str, Any]) -> list[str]:
+    """One line per threshold not met (assignment.yaml's ``audit``), and per hand-written
+    mutant the tests miss or misname."""
+    limits = assignment.audit
+    found = [f"{name}: mutation score {s['score']:.0%} is below {limits.min_score(name):.0%} "
+             f"({s['survived']} of {s['mutants']} mutants survived)"
+             for name, s in report["names"].items()
+             if s["mutants"] and s["score"] < limits.min_score(name)]
+    if len(report["collateral"]) > limits.max_collateral:
+        found.append(f"{count(len(report['collateral']), 'mutant')} cost points outside their "
+                     f"own name (at most {limits.max_collateral} allowed)")
+    if len(report["false_failures"]) > limits.max_false_failures:
+        found.append(f"{count(len(report['false_failures']), 'correct submission')} lost points "
+                     f"(at most {limits.max_false_failures} allowed)")
+    if not report["deterministic"]:
+        found.append("the reference graded twice gave different results")
+    for m in report["mutants"]:
+        if m["status"] == "error":
+            found.append(f"{m['id']}: could not be graded: {m['error']}")
+        elif m["kind"] == "hand-written" and m["status"] != "killed":
+            found.append(f"{m['id']}: the hand-written bug in {m['target']} is not caught")
+        elif m.get("classic") and set(m["named"]) != {m["classic"]}:
+            found.append(f"{m['id']}: named {sorted(set(m['named']))}, not {m['classic']!r}")
+    return found
+
+
+def text(report: dict[str, Any]) -> list[str]:
+    """The report in a few lines, for the terminal."""
+    lines = [f"{'file':<16} {'mutants':>7} {'killed':>6} {'equiv.':>6} {'survived':>8} "
+             f"{'score':>6}"]
+    for module, s in report["files"].items():
+        lines.append(f"{module:<16} {s['mutants']:>7} {s['killed']:>6} {s['equivalent']:>6} "
+                     f"{s['survived']:>8} {s['score']:>6.0%}")
+    lines.append(f"{len(report['collateral'])} with collateral, "
+                 f"{len(report['false_failures'])} false failures, deterministic: "
+                 f"{'yes' if report['deterministic'] else 'NO'}; {report['seconds']:.0f} s "
+                 f"on {report['workers']} workers")
+    return lines + [f"problem: {p}" for p in report["problems"]]
+
+
+def html(report: dict[str, Any]) -> str:
+    """The report as one HTML page: scores per file and name, then every survivor (with
+    its diff), collateral and false failure."""
+    def rows(table: dict[str, dict[str, Any]]) -> list[str]:
+        return [f"<tr><td>{esc(k)}</td><td>{s['mutants']}</td><td>{s['killed']}</td>"
+                f"<td>{s['equivalent']}</td><td>{s['survived']}</td>"
+                f"<td>{s['score']:.0%}</td></tr>" for k, s in table.items()]
+
+    head = ("<tr><th></th><th>mutants</th><th>killed</th><th>equivalent</th>"
+            "<th>survived</th><th>score</th></tr>")
+    body = [f"<h1>Audit of {esc(report['assignment'])}</h1>",
+            "<h2>Problems</h2>" + ("<ul>" + "".join(f"<li>{esc(p)}</li>" for p in
+                                                    report["problems"]) + "</ul>"
+                                   if report["problems"] else "<p>None.</p>"),
+            f"<p>Deterministic: {'yes' if report['deterministic'] else 'no'}. "
+            f"{report['seconds']:.0f} s on {report['workers']} workers.</p>",
+            "<h2>Mutation score per file</h2><table>" + head
+            + "".join(rows(report["files"])) + "</table>",
+            "<h2>Per contract name</h2><table>" + head
+            + "".join(rows(report["names"])) + "</table>"]
+    for status in ("survived", "equivalent"):
+        listed = [m for m in report["mutants"] if m["status"] == status]
+        body.append(f"<h2>{status.capitalize()} ({len(listed)})</h2>")
+        body += [f"<h3>{esc(m['id'])}: {esc(m['description'])}</h3>"
+                 f"<pre>{esc(m.get('diff', ''))}</pre>" for m in listed]
+    body.append(f"<h2>Collateral ({len(report['collateral'])})</h2>")
+    body += [f"<p>{esc(m['id'])} ({esc(m['target'])}) charged "
+             + esc(", ".join(f"{n} -{p:g}" for n, p in m["collateral"].items())) + "</p>"
+             for m in report["collateral"]]
+    body.append(f"<h2>False failures ({len(report['false_failures'])})</h2>")
+    body += [f"<p>{esc(f['variant'])} lost "
+             + esc(", ".join(f"{n} -{p:g}" for n, p in f["lost"].items()) or f["error"])
+             + "</p>" for f in report["false_failures"]]
+    return page(f"Audit of {report['assignment']}", body)
