@@ -100,22 +100,24 @@ def grade_job(name: str, job: Job) -> Graded:
     return graded
 
 
-def plan_without_trace(assignment: config.Assignment) -> list[Job]:
-    """The jobs that need no trace of the reference: the reference three times (twice for
-    determinism, once traced), and each correct variant."""
+def plan_first(assignment: config.Assignment) -> list[Job]:
+    """The reference, graded in full: once traced (what each name called, and the digests
+    of its answers), once for its results.json."""
     reference = reference_files(assignment)
-    jobs = [Job("reference", i, reference) for i in ("first", "second", "traced")]
+    return [Job("reference", "traced", reference), Job("reference", "first", reference)]
+
+
+def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
+              generated: bool = True) -> list[Job]:
+    """The reference once more (for determinism), each correct variant, the hand-written
+    mutants and (with ``generated``) the generated ones. Each is graded on the names it
+    changes, and on the names that called them in the traced grading of the reference."""
+    reference = reference_files(assignment)
+    jobs = [Job("reference", "second", reference)]
     for name, files in variants.load(assignment).items():
-        jobs.append(Job("variant", name, reference | files))
-    return jobs
-
-
-def plan_mutants(assignment: config.Assignment, reached: dict[str, list[str]],
-                 generated: bool = True) -> list[Job]:
-    """The hand-written mutants and (with ``generated``) the generated ones, each to be
-    graded on its own names and their callers in the traced reference grading."""
-    reference = reference_files(assignment)
-    jobs = []
+        changed = {Path(f).stem for f, data in files.items() if data != reference[f]}
+        only = set().union(*(affected(assignment, None, m, reached) for m in changed))
+        jobs.append(Job("variant", name, reference | files, only=only))
     for mistake in mistakes.hand_written(assignment):
         module = mistake.target.split(".", 1)[0]
         files = reference | {f: text.encode() for f, text in
@@ -168,12 +170,12 @@ def run(assignment: config.Assignment, jobs_at_once: int | None = None,
     workers = jobs_at_once or os.cpu_count() or 1
     context = multiprocessing.get_context("spawn")  # no pytest or sandbox state inherited
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        first = list(grade_all(pool, assignment, plan_without_trace(assignment), "reference"))
-        traced = next(g for j, g in first if j.kind == "reference" and j.id == "traced")
+        first = list(grade_all(pool, assignment, plan_first(assignment), "the reference"))
+        traced = next(g for j, g in first if j.id == "traced")
         if traced.error:
             raise runner.GradingError(f"the reference could not be graded: {traced.error}")
-        mutants = plan_mutants(assignment, traced.reached, generated)
-        second = list(grade_all(pool, assignment, mutants, "mutants"))
+        rest = plan_rest(assignment, traced.reached, generated)
+        second = list(grade_all(pool, assignment, rest, "mutants and variants"))
     from autograder import audit_report
 
     return audit_report.summarize(assignment, first + second, traced,

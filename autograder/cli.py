@@ -176,7 +176,8 @@ hand-graded scores into final grades."""
 EPILOG = """Run 'autograder COMMAND --help' for the options of a command. Exit status: 0 when
 the command did what it said; 1 when it did, but lists problems (check: what an assignment
 is missing; grade-batch: submissions that could not be graded; rubric --merge: rows that
-could not be merged; audit: thresholds of assignment.yaml not met); 2, with a one-line error, when it could not."""
+could not be merged; audit: thresholds of assignment.yaml not met); 2, with a one-line
+error, when it could not."""
 
 
 def version() -> str:
