@@ -64,6 +64,21 @@ def strip_solutions(text: str, markdown: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
+def solution_lines(text: str) -> list[tuple[int, int]]:
+    """The 1-based ``(first, last)`` line numbers of the code of each solution block
+    (marker lines excluded; an empty block has ``first > last``)."""
+    blocks, first = [], None
+    for number, line in enumerate(text.splitlines(), 1):
+        if first is None and _BEGIN.match(line):
+            first = number + 1
+        elif first is not None and _END.match(line):
+            blocks.append((first, number - 1))
+            first = None
+    if first is not None:
+        raise config.ConfigError("a BEGIN SOLUTION marker has no END SOLUTION")
+    return blocks
+
+
 def template_files(assignment: config.Assignment) -> dict[Path, str]:
     """Every generated file of the student template, path -> text."""
     generated = {}
