@@ -91,12 +91,13 @@ def grade_job(name: str, job: Job) -> Graded:
         if part.earned < part.share:
             graded.lost[part.target] = round(graded.lost.get(part.target, 0.0)
                                              + float(part.share - part.earned), 2)
+    named = set()
     for outcome in outcomes:
         if outcome.ran and not outcome.passed:
             graded.failed.setdefault(outcome.target, f"{outcome.title}: {outcome.message}")
-            graded.named += [line.strip().removeprefix(CLASSIC).strip().rstrip(".")
-                             for line in outcome.message.splitlines()
-                             if line.strip().startswith(CLASSIC)]
+            named |= {line.strip().removeprefix(CLASSIC).strip().rstrip(".")
+                      for line in outcome.message.splitlines() if line.strip().startswith(CLASSIC)}
+    graded.named = sorted(named)
     return graded
 
 

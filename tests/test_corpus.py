@@ -1,6 +1,8 @@
-"""The grader graded: the reference scores 100, the stubs 0, every buggy submission
-loses points exactly in its buggy function, correct code written differently
-scores 100, and grading is deterministic."""
+"""The grader graded, through ``autograder audit``: every hand-written bug of the
+assignment (``mistakes.yaml``, ``mutants.yaml``) loses points exactly in its buggy
+function, every classic mistake is named and nothing is misnamed, correct code written
+differently (``variants/``) scores 100, and grading is deterministic. A few whole
+submissions are graded too, for what only a whole results.json shows."""
 
 import csv
 import json
@@ -8,18 +10,33 @@ import shutil
 
 import pytest
 
-from autograder import config, scoring
+from autograder import config, mistakes, scoring, variants
 
 from conftest import ROOT, run_cli
-from corpus import CLASSIC, MUTANTS, VARIANTS, write_submission
+from corpus import write_submission
 
-# Graded once: under xdist, every test here goes to one worker (conftest.ONE_WORKER).
+# Audited once: under xdist, every test here goes to one worker (conftest.ONE_WORKER).
 pytestmark = pytest.mark.slow
+
+OPTIMIZATION = config.load("optimization")
+HAND_WRITTEN = {m.id: m for m in mistakes.hand_written(OPTIMIZATION)}
+VARIANTS = variants.load(OPTIMIZATION)
+
+
+@pytest.fixture(scope="session")
+def audited(tmp_path_factory, jobs):
+    """The audit of the hand-written mutants and the variants: its report, its entries by
+    id, and the command's output."""
+    out = tmp_path_factory.mktemp("audit")
+    done = run_cli("audit", "optimization", "--hand-written-only", "--out", str(out),
+                   "--jobs", str(jobs), check=False, timeout=3000)
+    report = json.loads((out / "audit.json").read_text())
+    return report, {m["id"]: m for m in report["mutants"]}, done
 
 
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory, jobs):
-    """Grade the whole corpus once, with grade-batch; results by submission name."""
+    """A few whole submissions, graded with grade-batch; results by submission name."""
     root = tmp_path_factory.mktemp("corpus")
     subs = root / "submissions"
     write_submission(subs / "reference")
@@ -27,14 +44,17 @@ def graded(tmp_path_factory, jobs):
     nested = subs / "nested_and_renamed" / "My Homework" / "hw2"
     write_submission(nested)
     (nested / "losses.py").rename(nested / "Losses (1).py")
-    for mutant in MUTANTS:
-        write_submission(subs / f"bug_{mutant.name}", mutant.edits)
-    for name, edits in VARIANTS.items():
-        write_submission(subs / f"ok_{name}", edits)
+    chatty = write_submission(subs / "ok_chatty")
+    for name, data in VARIANTS["chatty"].items():
+        (chatty / name).write_bytes(data)
+    bug = write_submission(subs / "bug_adam_no_bias_correction")
+    for name, text in mistakes.edited_files(
+            OPTIMIZATION, HAND_WRITTEN["adam_no_bias_correction"]).items():
+        (bug / name).write_text(text)
     windows = write_submission(subs / "windows_encoded") / "schedules.py"
     windows.write_bytes(("# Schedules, café edition\r\n" + windows.read_text()).encode("cp1252"))
     out = root / "out"
-    # No sandbox pool: the corpus tests grades, not confinement (test_batch's root tests run
+    # No sandbox pool: these tests grade, not confinement (test_batch's root tests run
     # grade-batch with the pool), and this venv's python may sit where pool users cannot read.
     run_cli("grade-batch", "optimization", str(subs), "--out", str(out), "--jobs", str(jobs),
             "--sandbox-pool", "", timeout=3000)
@@ -52,21 +72,59 @@ def lost_by_tag(result):
 
 
 def test_corpus_is_large_enough():
-    assert len(MUTANTS) >= 40
+    assert len(HAND_WRITTEN) >= 40
     assert len(VARIANTS) >= 8
-    assert {m.target.split(".")[0] for m in MUTANTS} == {
-        "losses", "optimizers", "schedules", "regularization", "training", "layers"}
+    assert {m.target.split(".")[0] for m in HAND_WRITTEN.values()} == set(OPTIMIZATION.contract)
 
 
-def test_reference_scores_100(graded):
+def test_the_audit_meets_every_threshold(audited):
+    report, _, done = audited
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert report["problems"] == [] and report["deterministic"] is True
+    assert {m["kind"] for m in report["mutants"]} == {"hand-written"}  # --hand-written-only
+
+
+@pytest.mark.parametrize("name", sorted(HAND_WRITTEN))
+def test_bug_costs_points_only_in_its_function(audited, name):
+    entry = audited[1][name]
+    assert entry["status"] == "killed", f"{name}: the bug in {entry['target']} was not caught"
+    assert entry["collateral"] == {}
+    assert list(entry["failed"]) == [HAND_WRITTEN[name].target]
+
+
+@pytest.mark.parametrize("name", sorted(HAND_WRITTEN))
+def test_a_classic_mistake_is_named_and_nothing_is_misnamed(audited, name):
+    named = set(audited[1][name]["named"])
+    says = HAND_WRITTEN[name].says
+    catalogue = {m.says for m in HAND_WRITTEN.values() if m.says}
+    assert named == ({says} if says else set()), named
+    assert not named - catalogue
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_correct_variant_scores_100(audited, name):
+    lost = [f for f in audited[0]["false_failures"] if f["variant"] == name]
+    assert lost == []
+
+
+def test_the_reference_loses_nothing_and_its_twin_gradings_agree(audited, graded):
+    report, _, _ = audited
+    assert not [f for f in report["false_failures"] if f["kind"] == "reference"]
     results, _ = graded
     assert results["reference"]["score"] == 100
     assert lost_by_tag(results["reference"]) == {}
 
 
+def test_a_mutant_graded_in_part_loses_what_it_loses_graded_whole(audited, graded):
+    """The audit grades a mutant on its own name and its callers only: the whole grading of
+    the same submission charges the same name, and nothing else."""
+    entry = audited[1]["adam_no_bias_correction"]
+    whole = graded[0]["bug_adam_no_bias_correction"]
+    assert set(lost_by_tag(whole)) == set(entry["failed"]) == {"optimizers.Adam"}
+
+
 def test_points_are_exact_with_at_most_two_numbered_rows_per_name(graded):
     results, _ = graded
-    points = config.load("optimization").points
     for name in ("reference", "bug_adam_no_bias_correction"):
         rows = [t for t in results[name]["tests"] if t["max_score"] > 0]
         by_tag = {}
@@ -74,10 +132,11 @@ def test_points_are_exact_with_at_most_two_numbered_rows_per_name(graded):
             by_tag.setdefault(row["tags"][0], []).append(row)
             assert round(row["max_score"], 2) == row["max_score"]
             assert round(row["score"], 2) == row["score"]
-        assert set(by_tag) == set(points)
+        assert set(by_tag) == set(OPTIMIZATION.points)
         for tag, group in by_tag.items():
             assert len(group) <= 2, [r["name"] for r in group]
-            assert sum(scoring.exact(r["max_score"]) for r in group) == scoring.exact(points[tag])
+            assert sum(scoring.exact(r["max_score"]) for r in group) == \
+                scoring.exact(OPTIMIZATION.points[tag])
         numbers = [r["number"] for r in rows]
         assert len(set(numbers)) == len(numbers)
 
@@ -99,52 +158,8 @@ def test_stubs_score_0_with_a_clear_message(graded):
         [m for m in messages if "not implemented" not in m][:3]
 
 
-@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
-def test_bug_costs_points_only_in_its_function(graded, mutant):
-    results, _ = graded
-    result = results[f"bug_{mutant.name}"]
-    lost = lost_by_tag(result)
-    assert mutant.target in lost, f"{mutant.name}: the bug in {mutant.target} was not caught"
-    assert set(lost) == {mutant.target}, {
-        tag: [t["name"] + ": " + t["output"][:300] for t in tests]
-        for tag, tests in lost.items() if tag != mutant.target}
-    assert 0 <= result["score"] < 100
-
-
-def named_mistakes(result):
-    """(contract name, message line) of every classic mistake a result names."""
-    return {(t["tags"][0], line.strip()) for t in result["tests"]
-            for line in t["output"].splitlines() if line.strip().startswith("Classic mistake:")}
-
-
-@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
-def test_a_classic_mistake_is_named_and_nothing_is_misnamed(graded, mutant):
-    results, _ = graded
-    named = named_mistakes(results[f"bug_{mutant.name}"])
-    catalogue = {m.says for m in CLASSIC.values()}
-    says = {line.removeprefix("Classic mistake: ").rstrip(".") for _, line in named}
-    assert {tag for tag, _ in named} <= {mutant.target}, named
-    if mutant.name in CLASSIC:
-        assert CLASSIC[mutant.name].says in says, (mutant.name, named)
-        assert says & catalogue == {CLASSIC[mutant.name].says}, named
-    else:
-        assert not says & catalogue, (mutant.name, named)
-
-
-@pytest.mark.parametrize("name", sorted(VARIANTS))
-def test_correct_variant_scores_100(graded, name):
-    results, _ = graded
-    result = results[f"ok_{name}"]
-    assert not named_mistakes(result)
-    assert result["score"] == 100, {
-        tag: [t["name"] + ": " + t["output"][:500] for t in tests]
-        for tag, tests in lost_by_tag(result).items()}
-
-
-def test_failures_name_the_function_and_show_values(graded):
-    results, _ = graded
-    lost = lost_by_tag(results["bug_mse_sum"])["losses.mse_loss"]
-    text = "\n".join(t["output"] for t in lost)
+def test_failures_name_the_function_and_show_values(audited):
+    text = audited[1]["mse_sum"]["failed"]["losses.mse_loss"]
     assert "expected" in text and "got" in text
     assert "sum instead of mean" in text
 
@@ -172,7 +187,7 @@ def test_batch_writes_grades_csv_and_report(graded):
         rows = {row["submission"]: row for row in csv.DictReader(f)}
     assert len(rows) == len(results)
     assert float(rows["reference"]["score"]) == 100
-    assert float(rows["bug_adam_default_lr"]["optimizers.Adam"]) < 6
+    assert float(rows["bug_adam_no_bias_correction"]["optimizers.Adam"]) < 6
     assert "<table>" in (out / "report.html").read_text()
 
 
@@ -180,7 +195,7 @@ def test_grading_is_deterministic(graded, tmp_path):
     """The batch's results.json of a buggy submission, byte for byte when graded again,
     but for its execution_time (seconds of wall time)."""
     _, out = graded
-    name = f"bug_{MUTANTS[5].name}"
+    name = "bug_adam_no_bias_correction"
     run_cli("grade", "optimization", str(out.parent / "submissions" / name), "--out",
             str(tmp_path / "again.json"), "--quiet")
     again = json.loads((tmp_path / "again.json").read_text())

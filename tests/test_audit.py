@@ -1,0 +1,179 @@
+"""``autograder audit``: the verdicts of each kind of grading, the thresholds, and a whole
+audit of a tiny assignment whose tests are weak on purpose."""
+
+import json
+import textwrap
+
+import pytest
+
+from autograder import audit, audit_report, config
+from autograder.audit import Graded, Job
+
+from conftest import run_cli
+
+ASSIGNMENT = """
+title: Tiny
+kind: programming
+files: [m.py]
+points: {m.double: 2, m.sixfold: 2}
+visibility: {public: visible, hidden: after_published}
+due: "2024-10-11 23:59"
+timezone: America/New_York
+audit: {min_mutation_score: {default: 0.5, m.sixfold: 1}, max_collateral: 0}
+"""
+# double's own test tries only 0: `2 * x` -> `1 * x` survives it, and sixfold, which
+# calls double, pays for it when it is checked with the student's own double.
+REFERENCE = '''
+def double(x):
+    """Twice x."""
+    # BEGIN SOLUTION
+    x = float(x)
+    return 2 * x
+    # END SOLUTION
+
+
+def sixfold(x):
+    """Six times x."""
+    # BEGIN SOLUTION
+    return 3 * double(x)
+    # END SOLUTION
+'''
+PUBLIC = '''
+from autograder.authoring import grades
+
+
+@grades("m.double")
+def test_double_of_zero(sub):
+    assert sub.m.double(0.0) == 0.0
+'''
+HIDDEN = '''
+import pytest
+
+from autograder.authoring import grades
+
+
+@grades("m.sixfold")
+@pytest.mark.parametrize("x", [1.0, -2.0])
+def test_sixfold_matches_the_reference(sub, ref, x):
+    assert sub.m.sixfold(x) == ref.m.sixfold(x)
+'''
+MUTANTS = """
+m.sixfold:
+  - id: sixfold_plus
+    edits: [{old: "return 3 * double(x)", new: "return 3 + double(x)"}]
+"""
+VARIANT = "def double(x):\n    return x + x\n\n\ndef sixfold(x):\n    return 6.0 * x\n"
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """The tiny assignment under a home of its own (for the audit's worker processes too)."""
+    home = tmp_path / "home"
+    root = home / "assignments" / "tiny"
+    for group, text in (("public", PUBLIC), ("hidden", HIDDEN)):
+        (root / "tests" / group).mkdir(parents=True)
+        (root / "tests" / group / f"test_{group}.py").write_text(textwrap.dedent(text))
+    (root / "assignment.yaml").write_text(ASSIGNMENT)
+    (root / "mutants.yaml").write_text(MUTANTS)
+    (root / "variants" / "by_addition").mkdir(parents=True)
+    (root / "variants" / "by_addition" / "m.py").write_text(VARIANT)
+    (home / "solutions" / "tiny").mkdir(parents=True)
+    (home / "solutions" / "tiny" / "m.py").write_text(REFERENCE)
+    monkeypatch.setattr(config, "HOME", home)
+    monkeypatch.setenv("AUTOGRADER_HOME", str(home))
+    return config.load("tiny")
+
+
+def test_a_mutant_is_graded_on_its_names_and_their_callers(tiny):
+    reached = {"m.sixfold": ["m.double"]}
+    assert audit.affected(tiny, "m.double", "m", reached) == {"m.double", "m.sixfold"}
+    assert audit.affected(tiny, "m.sixfold", "m", reached) == {"m.sixfold"}
+    assert audit.affected(tiny, None, "m", {}) == {"m.double", "m.sixfold"}
+
+
+def test_a_module_level_change_reaches_the_files_that_import_it():
+    assert audit.imports("import numpy as np\nfrom losses import sigmoid\n", "losses")
+    assert audit.imports("import losses.extra\n", "losses")
+    assert not audit.imports("import numpy as np\nx = 'losses'\n", "losses")
+
+
+def job(target="m.double", kind="generated", description=""):
+    return Job(kind, "m:6:constant", {}, target, "m", description)
+
+
+@pytest.mark.parametrize(("graded", "status"), [
+    (Graded(failed={"m.double": "wrong"}, lost={"m.double": 2.0}), "killed"),
+    (Graded(digests={"m.double": "a"}), "equivalent"),
+    (Graded(digests={"m.double": "b"}), "survived"),
+    (Graded(failed={"m.sixfold": "wrong"}, lost={"m.sixfold": 2.0}, digests={"m.double": "b"}),
+     "survived"),
+    (Graded(error="the sandbox could not start"), "error"),
+], ids=["killed", "equivalent", "survived", "survived-with-collateral", "error"])
+def test_each_verdict(tiny, graded, status):
+    entry = audit_report.verdict(tiny, job(), graded, Graded(digests={"m.double": "a"}))
+    assert entry["status"] == status
+    if status != "error":
+        assert entry["collateral"] == {n: p for n, p in graded.lost.items() if n != "m.double"}
+
+
+def test_the_mutation_score_leaves_equivalent_mutants_out():
+    entries = [{"status": s} for s in ("killed", "killed", "equivalent", "survived")]
+    assert audit_report.score_of(entries) == {
+        "mutants": 4, "killed": 2, "equivalent": 1, "survived": 1, "error": 0, "score": 0.6667}
+    assert audit_report.score_of([{"status": "equivalent"}])["score"] == 1.0
+
+
+def test_every_threshold_not_met_is_one_problem(tiny):
+    mutants = [audit_report.verdict(tiny, job(), Graded(digests={"m.double": "b"},
+                                                        lost={"m.sixfold": 2.0}),
+                                    Graded()),
+               audit_report.verdict(tiny, job("m.sixfold", "hand-written", "sum, not product"),
+                                    Graded(failed={"m.sixfold": "x"}, named=["other"]), Graded())]
+    report = {"names": {"m.double": audit_report.score_of(mutants[:1]),
+                        "m.sixfold": audit_report.score_of(mutants[1:])},
+              "collateral": mutants[:1], "false_failures": [{"variant": "v"}],
+              "deterministic": False, "mutants": mutants}
+    assert audit_report.problems(tiny, report) == [
+        "m.double: mutation score 0% is below 50% (1 of 1 mutants survived)",
+        "1 mutant cost points outside their own name (at most 0 allowed)",
+        "1 correct submission lost points (at most 0 allowed)",
+        "the reference graded twice gave different results",
+        "m:6:constant: named ['other'], not 'sum, not product'"]
+
+
+@pytest.mark.parametrize(("audit_yaml", "error"), [
+    ("{min_mutation_score: 1.5}", "min_mutation_score: default: 1.5 is not a fraction"),
+    ("{min_mutation_score: {m.halve: 0.5}}", "min_mutation_score: 'm.halve' is not in points"),
+    ("{max_collateral: -1}", "max_collateral: expected a non-negative number"),
+    ("{min_score: 0.5}", "unknown key 'min_score'"),
+])
+def test_bad_thresholds_are_one_line_errors(tiny, audit_yaml, error):
+    path = tiny.root / "assignment.yaml"
+    path.write_text(ASSIGNMENT.replace(ASSIGNMENT.splitlines()[-1], f"audit: {audit_yaml}"))
+    with pytest.raises(config.ConfigError, match="audit: " + error.split(":")[0]) as raised:
+        config.load("tiny")
+    assert error in str(raised.value)
+
+
+@pytest.mark.slow
+def test_the_audit_of_weak_tests_shows_survivors_collateral_and_fails(tiny, tmp_path):
+    done = run_cli("audit", "tiny", "--out", str(tmp_path / "out"), "--jobs", "2", check=False)
+    assert done.returncode == 1, done.stderr
+    report = json.loads((tmp_path / "out" / "audit.json").read_text())
+    by_change = {line: m for m in report["mutants"] if m["kind"] == "generated"
+                 for line in m["diff"].splitlines() if line.startswith("+ ")}
+    # `x = float(x)` deleted: the tests call with floats, every answer is the same.
+    assert by_change["+    pass"]["status"] == "equivalent"
+    # `1 * x` answers double(0.0) alike, and costs sixfold its points: collateral.
+    one = by_change["+    return 1 * x"]
+    assert (one["status"], one["collateral"]) == ("equivalent", {"m.sixfold": 2.0})
+    assert by_change["+    return 2 / x"]["status"] == "killed"  # 0 / 0
+    assert report["names"]["m.sixfold"]["score"] == 1.0
+    hand = [m for m in report["mutants"] if m["kind"] == "hand-written"]
+    assert [(m["id"], m["status"]) for m in hand] == [("sixfold_plus", "killed")]
+    assert report["false_failures"] == [] and report["deterministic"] is True
+    assert [m["id"] for m in report["collateral"]] == [one["id"]]
+    assert report["problems"] == ["1 mutant cost points outside their own name (at most 0 allowed)"]
+    assert "m.double" in done.stdout and "problem: " in done.stdout
+    page = (tmp_path / "out" / "audit.html").read_text()
+    assert "return 1 * x" in page and "Collateral (" in page
