@@ -251,10 +251,9 @@ class GradingSession:
                     outcome.message = self.recheck_failed[outcome.target]
         return True
 
-    def _run(self, session: pytest.Session, items: list[pytest.Item]) -> None:
+    @staticmethod
+    def _run(session: pytest.Session, items: list[pytest.Item]) -> None:
         for i, item in enumerate(items):
-            if self.verdicts and self.failed(self.outcomes[item.nodeid].target):
-                continue  # a name that failed once needs no more tests
             item.config.hook.pytest_runtest_protocol(
                 item=item, nextitem=items[i + 1] if i + 1 < len(items) else None)
             if session.shouldfail or session.shouldstop:
@@ -288,6 +287,8 @@ class GradingSession:
         imported."""
         __tracebackhide__ = True
         target = self.outcomes[item.nodeid].target
+        if self.verdicts and self.failed(target):
+            pytest.skip("a test of this name failed already: its verdict is known")
         if target in self.sandbox.broken:  # an untouched stub, or a call that hung or crashed
             pytest.fail(str(self.sandbox.broken[target]), pytrace=False)
         module = target.split(".", 1)[0]
