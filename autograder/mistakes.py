@@ -1,5 +1,7 @@
 """The classic mistakes of an assignment (``mistakes.yaml`` next to it): each is an
 edit of the reference that students make, with one sentence that names it and a hint.
+Its hand-written mutants (``mutants.yaml``) are edits of the same shape that are never
+named to students, so they have no sentence or hint: ``autograder audit`` grades both.
 
 The variants are trusted code (the instructor's); they run where the reference runs,
 when the frozen public vectors are made: each case of ``vectors.json`` carries the
@@ -17,49 +19,61 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from autograder import config
 
 CLASSIC = "Classic mistake:"  # how a named mistake starts, in every message
+CATALOGUE, MUTANTS = "mistakes.yaml", "mutants.yaml"
 
 
 @dataclass(frozen=True)
 class Mistake:
-    """One classic mistake of one contract name."""
+    """One classic mistake of one contract name (or a mutant of ``mutants.yaml``, whose
+    ``says`` and ``hint`` are empty)."""
 
     id: str
     target: str
     says: str
     hint: str
     edits: tuple[tuple[str, str], ...]
+    source: str = CATALOGUE  # the file it comes from
 
     def message(self) -> str:
         """The lines a student reads when their answer matches this mistake."""
         return f"  {CLASSIC} {self.says}.\n  Hint: {self.hint}"
 
 
-def load(assignment: config.Assignment) -> list[Mistake]:
-    """The catalogue of ``assignment`` (empty when it has no mistakes.yaml)."""
-    path = assignment.root / "mistakes.yaml"
+def load(assignment: config.Assignment, file: str = CATALOGUE) -> list[Mistake]:
+    """The mistakes of ``file`` next to ``assignment`` (none when it is missing): the
+    catalogue, whose entries need ``says`` and ``hint``, or ``MUTANTS``, whose need not."""
+    path = assignment.root / file
     if not path.is_file():
         return []
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = config.read_yaml(path) or {}
     if not isinstance(data, dict):
-        raise config.ConfigError("mistakes.yaml: expected a mapping of contract names")
+        raise config.ConfigError(f"{file}: expected a mapping of contract names")
+    named = file == CATALOGUE  # (named to students: a sentence and a hint each)
+    needs = "id, says, hint and edits" if named else "id and edits"
     found = []
     for target, entries in data.items():
         if target not in assignment.points:
-            raise config.ConfigError(f"mistakes.yaml: {target!r} is not in assignment.yaml points")
-        for entry in entries:
+            raise config.ConfigError(f"{file}: {target!r} is not in assignment.yaml points")
+        for number, entry in enumerate(entries if isinstance(entries, list) else [entries], 1):
             try:
+                says = str(entry["says"]).rstrip(".") if named else ""
+                hint = str(entry["hint"]) if named else ""
                 edits = tuple((e["old"], e["new"]) for e in entry["edits"])
-                found.append(Mistake(str(entry["id"]), target, str(entry["says"]).rstrip("."),
-                                     str(entry["hint"]), edits))
+                found.append(Mistake(str(entry["id"]), target, says, hint, edits, file))
             except (KeyError, TypeError):
-                raise config.ConfigError(f"mistakes.yaml: {target}: each mistake needs id, says, "
-                                         "hint and edits (a list of {old, new})") from None
+                name = entry.get("id") if isinstance(entry, dict) else None
+                raise config.ConfigError(f"{file}: {target}: {name or f'entry {number}'}: each "
+                                         f"needs {needs} (a list of {{old, new}})") from None
     return found
+
+
+def hand_written(assignment: config.Assignment) -> list[Mistake]:
+    """The catalogue's mistakes, then the mutants of ``mutants.yaml``."""
+    return load(assignment) + load(assignment, MUTANTS)
 
 
 def apply_edit(text: str, old: str, new: str, where: str) -> str:
@@ -70,13 +84,21 @@ def apply_edit(text: str, old: str, new: str, where: str) -> str:
     return text.replace(old, new)
 
 
+def edited_files(assignment: config.Assignment, mistake: Mistake) -> dict[str, str]:
+    """The reference files ``mistake`` edits, file name -> edited text (a submission is
+    these over a copy of the reference)."""
+    file = f"{mistake.target.split('.', 1)[0]}.py"
+    text = (assignment.solutions_dir / file).read_text(encoding="utf-8")
+    for old, new in mistake.edits:
+        text = apply_edit(text, old, new, f"{mistake.source}: {mistake.id}: {file}")
+    return {file: text}
+
+
 def variant(assignment: config.Assignment, mistake: Mistake) -> Any:
     """The target of ``mistake`` (a function or class) from the edited reference module."""
     module_name, name = mistake.target.split(".", 1)
     path = assignment.solutions_dir / f"{module_name}.py"
-    text = path.read_text(encoding="utf-8")
-    for old, new in mistake.edits:
-        text = apply_edit(text, old, new, f"mistakes.yaml: {mistake.id}")
+    text = edited_files(assignment, mistake)[path.name]
     module = types.ModuleType(module_name)
     module.__file__ = str(path)
     folder = str(Path(assignment.solutions_dir))

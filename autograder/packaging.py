@@ -6,7 +6,8 @@ tests through the same sandbox), a README and a requirements file, and the total
 weight of the hidden tests per contract name (so the local report shares points as
 Gradescope does); never the reference or the hidden tests themselves.
 ``<name>-gradescope.zip`` holds ``setup.sh`` and ``run_autograder`` at its root and
-everything they need offline after setup.
+everything they need offline after setup. Neither holds what only ``autograder audit``
+reads: the hand-written mutants (``mutants.yaml``) and correct variants (``variants/``).
 
 Both are byte-reproducible: fixed timestamps, sorted entries, fixed permissions.
 """
@@ -26,6 +27,7 @@ from autograder import config, plugin, runner
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
 EPOCH = (1980, 1, 1, 0, 0, 0)
+AUDIT_ONLY = ("mutants.yaml", "variants/")  # of an assignment's folder: never in a zip
 SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"  # the system python3 and useradd
 LOCAL_ROOTS = Path("/var/lib/autograder-tests")  # as root: where install_locally's layouts go
 # Both zips install exactly these versions (requirements.in, which pyproject.toml reads,
@@ -104,7 +106,9 @@ def gradescope_files(assignment: config.Assignment) -> dict[str, bytes]:
         "requirements.txt": REQUIREMENTS,
     }
     entries |= toolkit_files()
-    entries |= _files_under(assignment.root, f"assignments/{assignment.name}/")
+    root = f"assignments/{assignment.name}/"
+    entries |= {name: data for name, data in _files_under(assignment.root, root).items()
+                if not name.removeprefix(root).startswith(AUDIT_ONLY)}
     if assignment.solutions_dir.is_dir():
         entries |= _files_under(assignment.solutions_dir, f"solutions/{assignment.name}/")
     return entries

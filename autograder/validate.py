@@ -10,7 +10,10 @@ from ``points``; a name of ``points`` that no test grades, that the solution doe
 define, or that has no stub (the student template is out of date); a generated file
 (stubs, ``vectors.json``, ``mistakes.json``) that differs from what ``autograder stubs``
 makes; tests that cannot be collected or carry no ``@grades``; a test folder without a
-visibility (its tests never run). Warnings: a name that some test group does not grade
+visibility (its tests never run); in the data ``autograder audit`` grades, a mutant of
+``mutants.yaml`` that does not load or whose edits do not apply to the reference, an id
+used twice across ``mistakes.yaml`` and ``mutants.yaml``, a file of ``variants/`` that is
+not one of the assignment's ``files``. Warnings: a name that some test group does not grade
 (no public test and no frozen vector: students cannot check it before they submit; no
 hidden test: only tests students hold grade it). That the points add up to
 ``total_points`` is checked when assignment.yaml loads.
@@ -27,7 +30,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder import config, stubs
+from autograder import config, mistakes, stubs, variants
 from autograder.config import Assignment
 from autograder.plugin import graded_name
 from autograder.runner import graded_folders, run_pytest
@@ -169,6 +172,39 @@ def generated_files(assignment: Assignment, reported: Collection[Path] = ()) -> 
             and (not path.is_file() or path.read_text(encoding="utf-8") != text)]
 
 
+def audit_data(assignment: Assignment) -> list[Finding]:
+    """An error for each problem of the mutants (``mutants.yaml``) and the correct
+    variants (``variants/``) that ``autograder audit`` grades."""
+    found, mutants, catalogue = [], [], []
+    try:
+        mutants = mistakes.load(assignment, mistakes.MUTANTS)
+    except config.ConfigError as exc:
+        found.append(Finding("error", str(exc)))
+    with contextlib.suppress(config.ConfigError):  # (generated_files says why)
+        catalogue = mistakes.load(assignment)
+    first: dict[str, str] = {}
+    for mistake in catalogue + mutants:
+        if mistake.id in first:
+            found.append(Finding("error", f"{mistake.source}: {mistake.id}: the id is already used "
+                                          f"in {first[mistake.id]} (ids are unique across "
+                                          f"{mistakes.CATALOGUE} and {mistakes.MUTANTS})"))
+        first.setdefault(mistake.id, mistake.source)
+    for mutant in mutants:
+        try:
+            mistakes.edited_files(assignment, mutant)
+        except config.ConfigError as exc:
+            found.append(Finding("error", str(exc)))
+        except OSError:  # a missing reference file: definitions says so
+            pass
+    files = ", ".join(assignment.files)
+    for folder in variants.folders(assignment):
+        found += [Finding("error", f"{variants.FOLDER}/{folder.name}/{path.name}: not one of "
+                                   f"the assignment's files ({files})")
+                  for path in sorted(folder.iterdir())
+                  if path.is_file() and path.name not in assignment.files]
+    return found
+
+
 def top_level_names(path: Path) -> set[str]:
     """The names a Python file defines at its top level: functions, classes, assigned and
     imported names (none if it is missing or cannot be parsed)."""
@@ -211,7 +247,7 @@ def check(assignment: Assignment) -> Report:
         return Report(f"{assignment.name}: no tests", found + definitions(assignment))
     inventory = collect(assignment)
     found += problems(assignment, inventory) + definitions(assignment) \
-        + coverage(assignment, inventory)
+        + coverage(assignment, inventory) + audit_data(assignment)
     order = {target: i for i, target in enumerate(assignment.points)}
     found.sort(key=lambda f: order.get(f.text.split(":", 1)[0], len(order)))  # stable
     counts = ", ".join(f"{sum(n.startswith(f'{f.name}/') for n in inventory.tests)} {f.name}"

@@ -12,7 +12,7 @@ from importlib import metadata
 import pytest
 import yaml
 
-from autograder import batch, cli, config, results, runner
+from autograder import batch, cli, config, results, runner, validate
 
 from conftest import ROOT, run_cli
 
@@ -130,11 +130,12 @@ def test_release_refuses_a_typo_in_points(home, tmp_path):
         "error: losses.sigmoid: tests grade it (e.g. tests/hidden/test_losses_hidden.py::"
         "test_sigmoid), but it is not in assignment.yaml points",
         "error: `autograder stubs opt` fails: vectors.yaml: 'losses.sigmoid' is not in "
-        "assignment.yaml points")
+        "assignment.yaml points",
+        "error: mutants.yaml: 'losses.sigmoid' is not in assignment.yaml points")
     assert_findings(run_cli("check", "opt", check=False), *findings)
     done = run_cli("release", "opt", "--out", str(tmp_path / "dist"), check=False)
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.splitlines() == [*findings, "autograder: error: opt: 4 errors, listed "
+    assert done.stderr.splitlines() == [*findings, "autograder: error: opt: 5 errors, listed "
                                                    "above; nothing was built"]
     assert not (tmp_path / "dist").exists()
 
@@ -206,6 +207,59 @@ def test_check_refuses_tests_it_cannot_read(home):
         "error: tests/extra/ has no visibility in assignment.yaml, so its tests never run",
         "error: tests/public/test_broken.py: cannot be collected: SyntaxError: invalid syntax",
         "error: tests/hidden/test_unmarked.py::test_y: a grading test needs @grades('module.name')")
+
+
+# -- check: the data `autograder audit` grades (mutants.yaml, variants/) -------------------
+LOSSES = (ROOT / "solutions/optimization/losses.py").read_text()
+MSE_SUM = '{old: "return float(np.mean(diff**2))", new: "return float(np.sum(diff**2))"}'
+FILES = "losses.py, optimizers.py, schedules.py, regularization.py, training.py, layers.py"
+BROKEN_AUDIT_DATA = {
+    "target": ("losses.mse_los:\n  - {id: x, edits: [{old: a, new: b}]}",
+               "mutants.yaml: 'losses.mse_los' is not in assignment.yaml points"),
+    "entry": ("losses.mse_loss:\n  - {id: mse_nothing}",
+              "mutants.yaml: losses.mse_loss: mse_nothing: each needs id and edits (a list of "
+              "{old, new})"),
+    "absent": ('losses.mse_loss:\n  - {id: mse_typo, edits: [{old: "diff**3", new: "diff"}]}',
+               "mutants.yaml: mse_typo: losses.py: an edit's text occurs 0 times, not once: "
+               "'diff**3'"),
+    "ambiguous": ('losses.mse_loss:\n  - {id: mse_vague, edits: [{old: "diff", new: "d"}]}',
+                  f"mutants.yaml: mse_vague: losses.py: an edit's text occurs "
+                  f"{LOSSES.count('diff')} times, not once: 'diff'"),
+    "classic id": (f"losses.mse_loss:\n  - {{id: mse_sum, edits: [{MSE_SUM}]}}",
+                   "mutants.yaml: mse_sum: the id is already used in mistakes.yaml (ids are "
+                   "unique across mistakes.yaml and mutants.yaml)"),
+    "mutant id": (f"losses.mse_loss:\n  - {{id: l2_half, edits: [{MSE_SUM}]}}",
+                  "mutants.yaml: l2_half: the id is already used in mutants.yaml (ids are "
+                  "unique across mistakes.yaml and mutants.yaml)"),
+    "variant": ("variants/chatty/loss.py",
+                f"variants/chatty/loss.py: not one of the assignment's files ({FILES})"),
+}
+
+
+def break_audit_data(folder, how: str) -> str:
+    """Break the copied assignment's mutants.yaml or variants/ as ``how`` says; return the
+    finding ``check`` must report."""
+    change, finding = BROKEN_AUDIT_DATA[how]
+    if change.startswith("variants/"):
+        (folder / change).write_text("print('not a file of the assignment')\n")
+    else:
+        with open(folder / "mutants.yaml", "a") as f:
+            f.write(change + "\n")
+    return f"error: {finding}"
+
+
+@pytest.mark.parametrize("how", list(BROKEN_AUDIT_DATA))
+def test_check_reports_broken_mutants_and_variants(home, how):
+    folder = write_assignment(home, "opt", OPTIMIZATION, source="optimization")
+    assert validate.audit_data(config.load("opt")) == []
+    finding = break_audit_data(folder, how)
+    assert [str(f) for f in validate.audit_data(config.load("opt"))] == [finding]
+
+
+def test_check_lists_the_audit_data_findings_with_the_others(home):
+    folder = write_assignment(home, "opt", OPTIMIZATION, source="optimization")
+    findings = [break_audit_data(folder, how) for how in ("classic id", "variant")]
+    assert_findings(run_cli("check", "opt", check=False), *findings)
 
 
 # -- rubric --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 reference that the public tests can recognise, and a wrong answer is named only when
 it equals a mistake's answer. (The corpus tests grade every variant end to end.)"""
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import config, mistakes
+from autograder import config, mistakes, variants
 from autograder.checks import GradingFailure, check_frozen_case, classic_mistakes
 from autograder.sandbox.protocol import decode
 
@@ -126,3 +127,59 @@ def test_a_class_is_named_only_when_every_call_matches_the_mistake():
     with pytest.raises(GradingFailure) as failure:
         check_frozen_case(FakeOptimizer(other), "optimizers.RMSProp", case)
     assert "Classic mistake" not in str(failure.value)
+
+
+# -- the audit's data: hand-written mutants and correct variants ---------------------------
+def test_hand_written_adds_the_mutants_unnamed_after_the_catalogue():
+    found = mistakes.hand_written(OPT)
+    assert found[:len(CATALOGUE)] == CATALOGUE
+    mutants = found[len(CATALOGUE):]
+    assert len(mutants) >= 20 and {"l1_grad_sign0", "sigmoid_naive", "minimize_mutates_w0"} <= {
+        m.id for m in mutants}
+    assert all(m.says == m.hint == "" and m.source == "mutants.yaml" for m in mutants)
+    assert not {m.id for m in mutants} & {m.id for m in CATALOGUE}
+
+
+def test_edited_files_are_the_edited_reference_module():
+    mutant = next(m for m in mistakes.hand_written(OPT) if m.id == "minimize_mutates_w0")
+    files = mistakes.edited_files(OPT, mutant)
+    reference = (OPT.solutions_dir / "optimizers.py").read_text()
+    assert list(files) == ["optimizers.py"]
+    assert "w = w0\n" in files["optimizers.py"] and "w = w0\n" not in reference
+    assert "w[...] = optimizer.step(w, g)" in files["optimizers.py"]
+
+
+@pytest.mark.parametrize(("file", "entry", "message"), [
+    ("mutants.yaml", "{id: sigmoid_bad}",
+     "mutants.yaml: losses.sigmoid: sigmoid_bad: each needs id and edits (a list of {old, new})"),
+    ("mistakes.yaml", "{id: sigmoid_bad, edits: [{old: a, new: b}]}",
+     "mistakes.yaml: losses.sigmoid: sigmoid_bad: each needs id, says, hint and edits (a list "
+     "of {old, new})"),
+    ("mutants.yaml", "{edits: [{old: a}]}",
+     "mutants.yaml: losses.sigmoid: entry 1: each needs id and edits (a list of {old, new})"),
+])
+def test_a_malformed_entry_is_a_one_line_error_naming_file_and_entry(tmp_path, file, entry,
+                                                                      message):
+    (tmp_path / file).write_text(f"losses.sigmoid:\n  - {entry}\n")
+    with pytest.raises(config.ConfigError) as error:
+        mistakes.load(dataclasses.replace(OPT, root=tmp_path), file)
+    assert str(error.value) == message
+
+
+def test_an_edit_that_does_not_apply_names_the_mutant_and_its_file():
+    broken = mistakes.Mistake("x", "losses.mse_loss", "", "", (("not in the file", ""),),
+                              "mutants.yaml")
+    with pytest.raises(config.ConfigError) as error:
+        mistakes.edited_files(OPT, broken)
+    assert str(error.value) == ("mutants.yaml: x: losses.py: an edit's text occurs 0 times, not "
+                                "once: 'not in the file'")
+
+
+def test_variants_are_the_files_they_change_and_those_differ_from_the_reference():
+    found = variants.load(OPT)
+    assert len(found) >= 8 and "star_imports" in found
+    assert found["star_imports"].keys() == {"training.py"}
+    for name, files in found.items():
+        assert files and set(files) <= set(OPT.files), name
+        for file, data in files.items():
+            assert data != (OPT.solutions_dir / file).read_bytes(), (name, file)

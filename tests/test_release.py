@@ -34,6 +34,7 @@ def test_student_zip_holds_no_solution_or_hidden_test(dist):
         names = archive.namelist()
         texts = {n: archive.read(n).decode("utf-8", "replace") for n in names}
     assert not any("solutions/" in n or "/hidden/" in n for n in names)
+    assert not any(n.endswith("mutants.yaml") or "/variants/" in n for n in names)
     assert "optimization/tests/public/vectors.json" in names
     # Lines that only the reference's function bodies contain.
     secrets = [line.strip() for f in sorted((ROOT / "solutions/optimization").glob("*.py"))
@@ -66,6 +67,9 @@ def test_gradescope_zip_layout(dist):
     assert infos["run_autograder"].external_attr >> 16 == 0o100755
     assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos.values())
     assert any(n.startswith("assignments/optimization/tests/hidden/") for n in infos)
+    # what only `autograder audit` reads stays home; the classic mistakes ship
+    assert "assignments/optimization/mistakes.yaml" in infos
+    assert not any(n.endswith("mutants.yaml") or "/variants/" in n for n in infos)
 
 
 def unpack_student_copy(dist, tmp_path):
