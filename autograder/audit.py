@@ -75,7 +75,7 @@ def grade_job(name: str, job: Job) -> Graded:
         for file, data in job.files.items():
             (folder / file).write_bytes(data)
         try:
-            if job.kind == "reference" and job.id != "traced":
+            if job.kind == "reference" and not job.id.startswith("traced"):
                 document = runner.grade(assignment, folder)
                 document.pop("execution_time")
                 return Graded(document=json.dumps(document, sort_keys=True))
@@ -110,11 +110,12 @@ def plan_first(assignment: config.Assignment) -> list[Job]:
 
 def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
               generated: bool = True) -> list[Job]:
-    """The reference once more (for determinism), each correct variant, the hand-written
-    mutants and (with ``generated``) the generated ones. Each is graded on the names it
-    changes, and on the names that called them in the traced grading of the reference."""
+    """The reference once more, in full and traced again (its results.json and its answers
+    must not change), each correct variant, the hand-written mutants and (with
+    ``generated``) the generated ones. Each is graded on the names it changes, and on the
+    names that called them in the traced grading of the reference."""
     reference = reference_files(assignment)
-    jobs = [Job("reference", "second", reference)]
+    jobs = [Job("reference", "second", reference), Job("reference", "traced again", reference)]
     for name, files in variants.load(assignment).items():
         changed = {Path(f).stem for f, data in files.items() if data != reference[f]}
         only = set().union(*(affected(assignment, None, m, reached) for m in changed))

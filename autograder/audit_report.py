@@ -1,8 +1,11 @@
 """The audit's verdicts, and its report (``audit.json`` and ``audit.html``).
 
 A mutant is *killed* when a test of its own names fails; a survivor is *equivalent*
-when every call the tests made of its names answered as the reference's did. The
-mutation score of a name is killed / (mutants - equivalent ones)."""
+when every call the tests made of its names answered as the reference's did (or when
+assignment.yaml's ``audit: equivalent`` says why it is). A name whose answers vary when
+the reference is graded twice (an unseeded random generator) cannot be judged by its
+answers: its survivors stay survivors. The mutation score of a name is
+killed / (mutants - equivalent ones)."""
 
 from __future__ import annotations
 
@@ -13,16 +16,21 @@ from autograder.audit import Graded, Job, own_names
 from autograder.class_report import count, esc, page
 
 
-def verdict(assignment: config.Assignment, job: Job, graded: Graded,
-            traced: Graded) -> dict[str, Any]:
+def verdict(assignment: config.Assignment, job: Job, graded: Graded, traced: Graded,
+            varying: set[str]) -> dict[str, Any]:
     """One mutant's entry: killed, equivalent or survived, and any collateral."""
     own = own_names(assignment, job.target, job.module)
     entry = {"id": job.id, "kind": job.kind, "target": job.target, "module": job.module,
              "description": job.description}
     if graded.error:
         return entry | {"status": "error", "error": graded.error}
+    declared = assignment.audit.equivalent.get(job.id) if job.kind == "generated" else None
     if any(name in graded.failed for name in own):
         status = "killed"
+    elif declared:
+        status, entry["declared"] = "equivalent", declared
+    elif own & varying:
+        status, entry["answers_vary"] = "survived", sorted(own & varying)
     elif all(graded.digests.get(n) == traced.digests.get(n) for n in own):
         status = "equivalent"
     else:
@@ -54,8 +62,12 @@ def summarize(assignment: config.Assignment, graded: list[tuple[Job, Graded]],
     by_kind: dict[str, list[tuple[Job, Graded]]] = {}
     for job, found in sorted(graded, key=lambda item: (item[0].kind, item[0].id)):
         by_kind.setdefault(job.kind, []).append((job, found))
-    mutants = [verdict(assignment, j, g, traced) for kind in ("hand-written", "generated")
-               for j, g in by_kind.get(kind, [])]
+    again = next((g for j, g in by_kind.get("reference", []) if j.id == "traced again"),
+                 traced)
+    varying = {n for n in set(traced.digests) | set(again.digests)
+               if traced.digests.get(n) != again.digests.get(n)}
+    mutants = [verdict(assignment, j, g, traced, varying)
+               for kind in ("hand-written", "generated") for j, g in by_kind.get(kind, [])]
     generated = [m for m in mutants if m["kind"] == "generated"]
     names = {t: score_of([m for m in generated if m["target"] == t]) for t in assignment.points}
     files = {m: score_of([e for e in generated if e["module"] == m]) for m in assignment.contract}
@@ -63,9 +75,11 @@ def summarize(assignment: config.Assignment, graded: list[tuple[Job, Graded]],
                        "failed": {n: f[:500] for n, f in g.failed.items()}}
                       for kind in ("reference", "variant") for j, g in by_kind.get(kind, [])
                       if g.lost or g.error]
-    documents = {g.document for j, g in by_kind.get("reference", []) if j.id != "traced"}
+    documents = {g.document for j, g in by_kind.get("reference", [])
+                 if not j.id.startswith("traced")}
     report = {"assignment": assignment.name, "seconds": round(seconds, 1), "workers": workers,
-              "deterministic": len(documents) == 1, "names": names, "files": files,
+              "deterministic": len(documents) == 1, "answers_vary": sorted(varying),
+              "names": names, "files": files,
               "collateral": [m for m in mutants if m.get("collateral")],
               "false_failures": false_failures, "mutants": mutants}
     report["problems"] = problems(assignment, report)
@@ -88,6 +102,10 @@ def problems(assignment: config.Assignment, report: dict[str, Any]) -> list[str]
                      f"(at most {limits.max_false_failures} allowed)")
     if not report["deterministic"]:
         found.append("the reference graded twice gave different results")
+    survivors = {m["id"] for m in report["mutants"] if m.get("declared")}
+    found += [f"audit: equivalent: {stale!r} is no surviving mutant of the reference (any "
+              "more): remove it from assignment.yaml" for stale in limits.equivalent
+              if stale not in survivors]
     for m in report["mutants"]:
         if m["status"] == "error":
             found.append(f"{m['id']}: could not be graded: {m['error']}")
@@ -135,8 +153,8 @@ def html(report: dict[str, Any]) -> str:
     for status in ("survived", "equivalent"):
         listed = [m for m in report["mutants"] if m["status"] == status]
         body.append(f"<h2>{status.capitalize()} ({len(listed)})</h2>")
-        body += [f"<h3>{esc(m['id'])}: {esc(m['description'])}</h3>"
-                 f"<pre>{esc(m.get('diff', ''))}</pre>" for m in listed]
+        body += [f"<h3>{esc(m['id'])}: {esc(m['description'])}</h3>" + note(m)
+                 + f"<pre>{esc(m.get('diff', ''))}</pre>" for m in listed]
     body.append(f"<h2>Collateral ({len(report['collateral'])})</h2>")
     body += [f"<p>{esc(m['id'])} ({esc(m['target'])}) charged "
              + esc(", ".join(f"{n} -{p:g}" for n, p in m["collateral"].items())) + "</p>"
@@ -146,3 +164,13 @@ def html(report: dict[str, Any]) -> str:
              + esc(", ".join(f"{n} -{p:g}" for n, p in f["lost"].items()) or f["error"])
              + "</p>" for f in report["false_failures"]]
     return page(f"Audit of {report['assignment']}", body)
+
+
+def note(mutant: dict[str, Any]) -> str:
+    """Why a survivor is equivalent, or why its answers could not tell."""
+    if mutant.get("declared"):
+        return f"<p>Equivalent, says assignment.yaml: {esc(mutant['declared'])}</p>"
+    if mutant.get("answers_vary"):
+        return (f"<p>The answers of {esc(', '.join(mutant['answers_vary']))} vary from run to "
+                "run (an unseeded random generator?): equivalence cannot be told from them.</p>")
+    return ""

@@ -262,12 +262,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("check", cmd_check)
 
-    p = command("release", cmd_release)
-    p.add_argument("--out", default="dist", metavar="DIR",
-                   help="folder for the two zips (default: %(default)s)")
-
-    command("stubs", cmd_stubs)
-
     p = command("audit", cmd_audit)
     p.add_argument("--out", default="audit", metavar="DIR",
                    help="folder for audit.json and audit.html (default: %(default)s)")
@@ -276,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hand-written-only", action="store_true",
                    help="grade only the hand-written mutants (mistakes.yaml, mutants.yaml) and "
                         "the variants, no generated mutants")
+
+    p = command("release", cmd_release)
+    p.add_argument("--out", default="dist", metavar="DIR",
+                   help="folder for the two zips (default: %(default)s)")
+
+    command("stubs", cmd_stubs)
 
     p = command("new", cmd_new, assignment=False)
     p.add_argument("name", metavar="NAME",

@@ -46,11 +46,14 @@ class LatePolicy:
 @dataclass(frozen=True)
 class AuditThresholds:
     """What ``autograder audit`` requires: a mutation score per contract name (``default``
-    for the names not listed), and at most so many collateral charges and false failures."""
+    for the names not listed), and at most so many collateral charges and false failures.
+    ``equivalent`` lists the surviving mutants the instructor has shown to be equivalent
+    (by id, each with the reason)."""
 
     min_mutation_score: dict[str, float] = field(default_factory=lambda: {"default": 0.0})
     max_collateral: int = 0
     max_false_failures: int = 0
+    equivalent: dict[str, str] = field(default_factory=dict)  # mutant id -> why it is
 
     def min_score(self, target: str) -> float:
         """The mutation score ``target`` needs."""
@@ -256,7 +259,7 @@ def _audit(data: Any, points: dict[str, float], where: str) -> AuditThresholds:
     where = f"{where}: audit"
     data = _mapping(data, where)
     _keys(data, where, required=set(),
-          optional={"min_mutation_score", "max_collateral", "max_false_failures"})
+          optional={"min_mutation_score", "max_collateral", "max_false_failures", "equivalent"})
     scores = data.get("min_mutation_score", 0.0)
     if not isinstance(scores, dict):
         scores = {"default": scores}
@@ -270,7 +273,9 @@ def _audit(data: Any, points: dict[str, float], where: str) -> AuditThresholds:
                               "fraction between 0 and 1")
     counts = {key: int(_number(data.get(key, 0), f"{where}: {key}"))
               for key in ("max_collateral", "max_false_failures")}
-    return AuditThresholds(minimum, **counts)
+    equivalent = {str(k): str(v).strip()
+                  for k, v in _mapping(data.get("equivalent", {}), f"{where}: equivalent").items()}
+    return AuditThresholds(minimum, **counts, equivalent=equivalent)
 
 
 def _visibility(data: Any, where: str) -> dict[str, str]:

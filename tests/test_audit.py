@@ -1,6 +1,7 @@
 """``autograder audit``: the verdicts of each kind of grading, the thresholds, and a whole
 audit of a tiny assignment whose tests are weak on purpose."""
 
+import dataclasses
 import json
 import textwrap
 
@@ -110,10 +111,28 @@ def job(target="m.double", kind="generated", description=""):
     (Graded(error="the sandbox could not start"), "error"),
 ], ids=["killed", "equivalent", "survived", "survived-with-collateral", "error"])
 def test_each_verdict(tiny, graded, status):
-    entry = audit_report.verdict(tiny, job(), graded, Graded(digests={"m.double": "a"}))
+    entry = audit_report.verdict(tiny, job(), graded, Graded(digests={"m.double": "a"}), set())
     assert entry["status"] == status
     if status != "error":
         assert entry["collateral"] == {n: p for n, p in graded.lost.items() if n != "m.double"}
+
+
+def test_a_survivor_declared_equivalent_or_whose_answers_vary(tiny):
+    declared = dataclasses.replace(tiny, audit=dataclasses.replace(
+        tiny.audit, equivalent={"m:6:constant": "the tests pass floats", "m:9:delete": "gone"}))
+    survivor = Graded(digests={"m.double": "b"})
+    entry = audit_report.verdict(declared, job(), survivor, Graded(), set())
+    assert (entry["status"], entry["declared"]) == ("equivalent", "the tests pass floats")
+    same = Graded(digests={"m.double": "a"})
+    entry = audit_report.verdict(tiny, job(), same, same, {"m.double"})
+    assert (entry["status"], entry["answers_vary"]) == ("survived", ["m.double"])
+    killed = audit_report.verdict(declared, job(), Graded(failed={"m.double": "x"}), same, set())
+    report = {"names": {}, "collateral": [], "false_failures": [], "deterministic": True,
+              "mutants": [audit_report.verdict(declared, job(), survivor, Graded(), set())]}
+    assert audit_report.problems(declared, report) == [
+        "audit: equivalent: 'm:9:delete' is no surviving mutant of the reference (any more): "
+        "remove it from assignment.yaml"]
+    assert killed["status"] == "killed"
 
 
 def test_the_mutation_score_leaves_equivalent_mutants_out():
@@ -126,9 +145,10 @@ def test_the_mutation_score_leaves_equivalent_mutants_out():
 def test_every_threshold_not_met_is_one_problem(tiny):
     mutants = [audit_report.verdict(tiny, job(), Graded(digests={"m.double": "b"},
                                                         lost={"m.sixfold": 2.0}),
-                                    Graded()),
+                                    Graded(), set()),
                audit_report.verdict(tiny, job("m.sixfold", "hand-written", "sum, not product"),
-                                    Graded(failed={"m.sixfold": "x"}, named=["other"]), Graded())]
+                                    Graded(failed={"m.sixfold": "x"}, named=["other"]), Graded(),
+                                    set())]
     report = {"names": {"m.double": audit_report.score_of(mutants[:1]),
                         "m.sixfold": audit_report.score_of(mutants[1:])},
               "collateral": mutants[:1], "false_failures": [{"variant": "v"}],

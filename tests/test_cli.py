@@ -445,7 +445,8 @@ def test_help_says_what_the_tool_does_and_lists_only_user_commands(capsys):
     assert text.startswith("usage: autograder [-h] [--version] COMMAND ...")
     assert "Grade the course's assignments" in text and "module" not in text
     listed = re.findall(r"^    (\S+)", text, re.MULTILINE)
-    assert listed == ["demo", "grade", "grade-batch", "check", "release", "stubs", "new", "rubric"]
+    assert listed == ["demo", "grade", "grade-batch", "check", "audit", "release", "stubs", "new",
+                      "rubric"]
     assert "fallback" not in text and "check-sandbox" not in text
 
 

@@ -44,9 +44,7 @@ def graded(tmp_path_factory, jobs):
     nested = subs / "nested_and_renamed" / "My Homework" / "hw2"
     write_submission(nested)
     (nested / "losses.py").rename(nested / "Losses (1).py")
-    chatty = write_submission(subs / "ok_chatty")
-    for name, data in VARIANTS["chatty"].items():
-        (chatty / name).write_bytes(data)
+    write_submission(subs / "ok_chatty", VARIANTS["chatty"])
     bug = write_submission(subs / "bug_adam_no_bias_correction")
     for name, text in mistakes.edited_files(
             OPTIMIZATION, HAND_WRITTEN["adam_no_bias_correction"]).items():

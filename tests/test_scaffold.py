@@ -54,6 +54,7 @@ def test_new_writes_the_five_places_and_generates_the_rest(home):
         "assignments/toyhw/mistakes.yaml", "assignments/toyhw/tests/public/test_toyhw.py",
         "assignments/toyhw/tests/public/test_frozen_vectors.py",
         "assignments/toyhw/tests/hidden/test_toyhw_hidden.py", "solutions/toyhw/toyhw.py",
+        "assignments/toyhw/variants/by_hand/toyhw.py",
         "student_template/toyhw/toyhw.py", "assignments/toyhw/tests/public/vectors.json",
         "assignments/toyhw/tests/public/mistakes.json"}
     assignment = config.load("toyhw")
@@ -70,7 +71,8 @@ def test_new_writes_the_five_places_and_generates_the_rest(home):
 @pytest.mark.slow
 def test_a_new_assignment_checks_and_grades_end_to_end(home, tmp_path):
     """Through the command line, as an instructor would: new, check, grade the reference
-    (full marks), the stubs (0) and the scaffold's classic mistake (named)."""
+    (full marks), the stubs (0) and the scaffold's classic mistake (named), then audit the
+    tests: every threshold of the scaffold's assignment.yaml is met."""
     done = run_cli("new", "toyhw")
     assert done.stdout.splitlines()[-1].startswith("next: ")
     done = run_cli("check", "toyhw")
@@ -95,3 +97,10 @@ def test_a_new_assignment_checks_and_grades_end_to_end(home, tmp_path):
     says = mistake["toyhw.normalize"][0]["says"]
     assert all(f"Classic mistake: {says}" in row["output"] for row in document["tests"]
                if row["tags"] == ["toyhw.normalize"])
+    done = run_cli("audit", "toyhw", "--out", str(tmp_path / "audit"), "--jobs", "2")
+    report = json.loads((tmp_path / "audit" / "audit.json").read_text())
+    assert report["problems"] == [] and report["deterministic"], done.stdout
+    generated = report["names"]["toyhw.normalize"]["mutants"] + \
+        report["names"]["toyhw.RunningMean"]["mutants"]
+    assert generated >= 10 and report["false_failures"] == [] and report["collateral"] == []
+    assert [m["status"] for m in report["mutants"] if m["kind"] == "hand-written"] == ["killed"]

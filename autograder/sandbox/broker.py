@@ -352,13 +352,14 @@ class Sandbox:
             self._release(context)
 
     def _digest(self, graded: str, answer: dict, watched: list[tuple[str, int, bytes]]) -> None:
-        """Fold what one call of ``graded`` answered (its value or error, and its arguments
-        as the call left them) into the name's digest: two programs with equal digests
-        answered every call alike (the audit's test for an equivalent mutant)."""
+        """Fold what one call of ``graded`` answered (its value, or the type of its error:
+        messages are the student's own words, and its arguments as the call left them) into
+        the name's digest: two programs with equal digests answered every call alike (the
+        audit's test for an equivalent mutant)."""
         digest = self.digests.setdefault(graded, hashlib.sha256())
         error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
         digest.update(wire.dump({"ok": answer.get("ok"), "method": answer.get("method"),
-                                 "raised": [error.get("types"), error.get("message")]}))
+                                 "raised": error.get("types")}))
         for _, offset, data in watched:
             digest.update(self.child.arena[offset:offset + len(data)])
 

@@ -2,6 +2,7 @@
 randomness is checked with fixed seeds (see the public tests for the bounds)."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -83,6 +84,19 @@ def test_dropout_without_rng(sub):
     values = set(np.unique(out).tolist())
     if not values <= {0.0, 2.0} or len(values) != 2:
         fail(f"dropout(ones(1000), 0.5) should hold only 0.0 and 2.0, got {sorted(values)[:5]}")
+
+
+@grades("regularization.dropout")
+@pytest.mark.parametrize("training", [True, False])
+def test_dropout_accepts_a_list(sub, ref, training):
+    """dropout takes a list of numbers as it takes an array"""
+    x = [1.0, -2.0, 3.0, 0.5]
+    inputs = {"x": x, "p": 0.5, "training": training}
+    out = as_array(sub.regularization.dropout(x, 0.5, training=training, rng=SeededRNG(3)),
+                   "dropout of a list")
+    assert_close(out, ref.regularization.dropout(np.array(x), 0.5, training=training,
+                                                 rng=np.random.default_rng(3)),
+                 "dropout of a list", inputs)
 
 
 @grades("regularization.dropout")

@@ -309,3 +309,16 @@ def test_reaches_the_reference_loss(sub, ref, curve):
         curve = ", ".join(f"{float(v):.3f}" for v in mine["val_losses"])
         fail(f"the best validation loss was {best:.4f}; the reference reaches {target:.4f}. "
              f"Your validation loss curve: {curve}")
+
+
+@grades("training.train_logistic_regression")
+@pytest.mark.parametrize("seed", [0, 5])
+def test_the_same_seed_gives_the_same_result(sub, ref, seed):
+    """training twice with the same seed gives the same parameters and losses"""
+    X, y, Xv, yv = dataset(3)
+    first, again = (train(sub, X, y, Xv, yv, ref.optimizers.GradientDescent(lr=0.5), epochs=3,
+                          batch_size=16, seed=seed) for _ in range(2))
+    for key in ("w", "b", "train_losses", "val_losses"):
+        assert_close(again[key], first[key], f"result[{key!r}] of a second run with seed={seed} "
+                     "(the mini-batches are shuffled with the seed: the same seed, the same "
+                     "batches)")
