@@ -123,6 +123,8 @@ def text(report: dict[str, Any]) -> list[str]:
     for module, s in report["files"].items():
         lines.append(f"{module:<16} {s['mutants']:>7} {s['killed']:>6} {s['equivalent']:>6} "
                      f"{s['survived']:>8} {s['score']:>6.0%}")
+    lines += [f"  {name}: {count(s['survived'], 'survivor')} of {s['mutants']} mutants"
+              for name, s in report["names"].items() if s["survived"]]
     lines.append(f"{len(report['collateral'])} with collateral, "
                  f"{len(report['false_failures'])} false failures, deterministic: "
                  f"{'yes' if report['deterministic'] else 'NO'}; {report['seconds']:.0f} s "
