@@ -170,6 +170,17 @@ def test_minimize_matches_reference(sub, ref, w0, tol, max_steps, lr):
 
 
 @grades("optimizers.minimize")
+def test_minimize_stops_when_the_norm_equals_tol(sub, ref):
+    """minimize stops when norm(grad) <= tol, equality included"""
+    w0 = np.array([0.5])  # the gradient of 0.5*w**2 at w0 is 0.5: its norm is tol exactly
+    w, n = sub.optimizers.minimize(Quadratic([1.0]), w0, ref.optimizers.GradientDescent(lr=0.1),
+                                   tol=0.5)
+    if n != 0:
+        fail(f"minimize(grad of 0.5*w**2, w0=[0.5], tol=0.5): the gradient's norm is 0.5, which "
+             f"is <= tol, so it should take 0 steps; it took {n} (< instead of <=?)")
+
+
+@grades("optimizers.minimize")
 def test_minimize_returns_at_once_when_converged(sub, ref):
     """minimize takes 0 steps from a w0 that is already a minimum"""
     w0 = np.zeros(2)

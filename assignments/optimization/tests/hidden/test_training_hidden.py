@@ -102,6 +102,27 @@ def test_split_sizes_and_seed(sub, n, ratios, seed):
 
 
 @grades("training.train_val_test_split")
+def test_split_accepts_a_zero_ratio_and_lists(sub):
+    """a ratio of 0 is allowed (an empty part), and X and y may be lists"""
+    X, y = [[float(i)] for i in range(10)], [float(i) for i in range(10)]
+    parts = [as_array(p, "train_val_test_split") for p in
+             sub.training.train_val_test_split(X, y, ratios=(0.8, 0.2, 0.0), seed=1)]
+    if [len(p) for p in parts] != [8, 8, 2, 2, 0, 0]:
+        fail("train_val_test_split(X, y of 10 rows, ratios=(0.8, 0.2, 0.0)) should give parts "
+             f"of 8, 2 and 0 rows, got {[len(p) for p in parts[::2]]}")
+
+
+@grades("training.iterate_minibatches")
+def test_minibatches_of_lists(sub, ref):
+    """iterate_minibatches takes X and y as lists"""
+    X, y = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [0.0, 1.0, 0.0]
+    got = sub.training.iterate_minibatches(X, y, 2, shuffle=False)
+    want = list(ref.training.iterate_minibatches(np.array(X), np.array(y), 2, shuffle=False))
+    assert_matches(list(got) if isinstance(got, (list, tuple)) else got, want,
+                   "iterate_minibatches", {"X": X, "y": y, "batch_size": 2, "shuffle": False})
+
+
+@grades("training.train_val_test_split")
 def test_split_depends_on_seed(sub):
     """train_val_test_split: different seeds give different splits"""
     X = np.arange(100, dtype=float).reshape(100, 1)
