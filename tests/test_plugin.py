@@ -10,6 +10,7 @@ import pytest
 from hypothesis import settings
 
 from autograder import config, plugin, runner
+from autograder.locate import locate
 
 ASSIGNMENT = """
 title: Tiny
@@ -138,3 +139,34 @@ def test_sub_calls_the_sandbox_by_contract_name():
         sub._sandbox_internals  # noqa: B018
     mark = plugin.grades("optimizers.Adam", weight=2).mark
     assert (mark.name, mark.args, mark.kwargs) == ("grades", ("optimizers.Adam",), {"weight": 2})
+
+
+def session_of(assignment, tmp_path, source, **options):
+    """A grading session of ``source`` run in part, as the audit runs one."""
+    submission = tmp_path / "submission"
+    submission.mkdir(exist_ok=True)
+    (submission / "m.py").write_text(source)
+    found = locate(submission, assignment.files, assignment.contract)
+    return runner.run_session(plugin.GradingSession(assignment, found, reference=True, **options))
+
+
+def test_a_session_in_part_runs_only_the_names_asked_for(tiny, tmp_path):
+    session = session_of(tiny, tmp_path, REFERENCE.replace("3 * x", "3 * x + 1"),
+                         only={"m.triple"}, digest=True)
+    assert {o.target for o in session.outcomes.values()} == {"m.triple"}
+    assert [o.passed for o in session.outcomes.values()] == [False, False]
+    assert set(session.sandbox.digests) == {"m.triple"}
+
+
+def test_verdicts_stop_a_name_at_its_first_failure_and_digests_tell_answers_apart(tiny, tmp_path):
+    wrong = session_of(tiny, tmp_path, REFERENCE.replace("3 * x", "3 * x + 1"), verdicts=True,
+                       digest=True)
+    triple = [o for o in wrong.outcomes.values() if o.target == "m.triple"]
+    assert triple[0].message.startswith("triple is wrong") and "failed already" in triple[1].message
+    right = session_of(tiny, tmp_path, REFERENCE, digest=True)
+    same = session_of(tiny, tmp_path, REFERENCE.replace("2 * x", "x + x"), digest=True)
+    digests = [{k: v.hexdigest() for k, v in s.sandbox.digests.items()}
+               for s in (wrong, right, same)]
+    assert digests[1] == digests[2]  # x + x answers as 2 * x does
+    assert digests[0]["m.triple"] != digests[1]["m.triple"]
+    assert digests[0]["m.double"] == digests[1]["m.double"]
