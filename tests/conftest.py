@@ -16,6 +16,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,18 @@ PATH = packaging.SYSTEM_PATH
 SANDBOX_POOL, POOL_SIZE = "autograder-sb", 16  # setup.sh's users autograder-sb0..15
 NO_SKIP = os.environ.get("AUTOGRADER_TESTS_NO_SKIP") == "1"
 ONE_WORKER = {"tests/test_corpus.py"}  # modules whose tests all read one expensive fixture
+
+
+def write_home(home: Path, name: str, files: dict[str, str]) -> Path:
+    """A toolkit home holding the assignment ``name``: ``files`` maps a path under
+    ``assignments/<name>/`` (``solutions/...`` for the reference's) to its text. Returns
+    the assignment's folder."""
+    for relative, text in files.items():
+        under = home if relative.startswith("solutions/") else home / "assignments" / name
+        path = under / relative.replace("solutions/", f"solutions/{name}/", 1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return home / "assignments" / name
 
 
 def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:

@@ -3,14 +3,13 @@ audit of a tiny assignment whose tests are weak on purpose."""
 
 import dataclasses
 import json
-import textwrap
 
 import pytest
 
 from autograder import audit, audit_report, config
 from autograder.audit import Graded, Job
 
-from conftest import run_cli
+from conftest import run_cli, write_home
 
 ASSIGNMENT = """
 title: Tiny
@@ -70,16 +69,10 @@ VARIANT = "def double(x):\n    return x + x\n\n\ndef sixfold(x):\n    return 6.0
 def tiny(tmp_path, monkeypatch):
     """The tiny assignment under a home of its own (for the audit's worker processes too)."""
     home = tmp_path / "home"
-    root = home / "assignments" / "tiny"
-    for group, text in (("public", PUBLIC), ("hidden", HIDDEN)):
-        (root / "tests" / group).mkdir(parents=True)
-        (root / "tests" / group / f"test_{group}.py").write_text(textwrap.dedent(text))
-    (root / "assignment.yaml").write_text(ASSIGNMENT)
-    (root / "mutants.yaml").write_text(MUTANTS)
-    (root / "variants" / "by_addition").mkdir(parents=True)
-    (root / "variants" / "by_addition" / "m.py").write_text(VARIANT)
-    (home / "solutions" / "tiny").mkdir(parents=True)
-    (home / "solutions" / "tiny" / "m.py").write_text(REFERENCE)
+    write_home(home, "tiny", {
+        "assignment.yaml": ASSIGNMENT, "tests/public/test_public.py": PUBLIC,
+        "tests/hidden/test_hidden.py": HIDDEN, "mutants.yaml": MUTANTS,
+        "variants/by_addition/m.py": VARIANT, "solutions/m.py": REFERENCE})
     monkeypatch.setattr(config, "HOME", home)
     monkeypatch.setenv("AUTOGRADER_HOME", str(home))
     return config.load("tiny")

@@ -3,7 +3,6 @@ this process: the ``grades`` marker and its weights, failure messages, the stude
 prints under the test that printed them, and malformed test suites."""
 
 import sys
-import textwrap
 from types import SimpleNamespace
 
 import pytest
@@ -11,6 +10,8 @@ from hypothesis import settings
 
 from autograder import config, plugin, runner
 from autograder.locate import locate
+
+from conftest import write_home
 
 ASSIGNMENT = """
 title: Tiny
@@ -55,13 +56,9 @@ def test_triple_matches_the_reference(sub, ref, x):
 def tiny(tmp_path, monkeypatch):
     """The tiny assignment, with its reference under a home of its own."""
     home = tmp_path / "home"
-    root = home / "assignments" / "tiny"
-    for group, text in (("public", PUBLIC), ("hidden", HIDDEN)):
-        (root / "tests" / group).mkdir(parents=True)
-        (root / "tests" / group / f"test_{group}.py").write_text(textwrap.dedent(text))
-    (root / "assignment.yaml").write_text(ASSIGNMENT)
-    (home / "solutions" / "tiny").mkdir(parents=True)
-    (home / "solutions" / "tiny" / "m.py").write_text(REFERENCE)
+    root = write_home(home, "tiny", {
+        "assignment.yaml": ASSIGNMENT, "tests/public/test_public.py": PUBLIC,
+        "tests/hidden/test_hidden.py": HIDDEN, "solutions/m.py": REFERENCE})
     monkeypatch.setattr(config, "HOME", home)
     profile = settings.get_current_profile_name()
     yield config.load_path(root / "assignment.yaml", "tiny")
