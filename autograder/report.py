@@ -43,7 +43,7 @@ def local_report(assignment: Assignment, outcomes: list[Any],
     closing = f"Public tests: {earned:.2f} of {possible:.2f} points"
     if len(shown) < len(parts) or any(not o.ran for o in outcomes):
         closing += " (only the tests you selected ran)"
-    closing += ". Hidden tests" + (f" ({hidden:g} more points)" if hidden > 0 else "")
+    closing += ". Hidden tests" + (f" ({hidden:.2f} more points)" if hidden > 0 else "")
     lines.append(closing + " run on Gradescope after you submit.")
     return lines
 

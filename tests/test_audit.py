@@ -151,7 +151,7 @@ def test_every_threshold_not_met_is_one_problem(tiny):
         "1 mutant cost points outside their own name (at most 0 allowed)",
         "1 correct submission lost points (at most 0 allowed)",
         "the reference graded twice gave different results",
-        "m:6:constant: named ['other'], not 'sum, not product'"]
+        "m:6:constant: named [] of mistakes.yaml, not ['sum, not product']"]
 
 
 @pytest.mark.parametrize(("audit_yaml", "error"), [

@@ -92,11 +92,12 @@ def test_bug_costs_points_only_in_its_function(audited, name):
 
 @pytest.mark.parametrize("name", sorted(HAND_WRITTEN))
 def test_a_classic_mistake_is_named_and_nothing_is_misnamed(audited, name):
-    named = set(audited[1][name]["named"])
+    """A test may name a mistake of its own (``mistakes=`` of assert_close); of the
+    catalogue's, a bug is given its own sentence and no other."""
     says = HAND_WRITTEN[name].says
     catalogue = {m.says for m in HAND_WRITTEN.values() if m.says}
+    named = set(audited[1][name]["named"]) & catalogue
     assert named == ({says} if says else set()), named
-    assert not named - catalogue
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))

@@ -64,7 +64,7 @@ def test_local_shares_are_gradescope_public_rows(collected):
         assert line.split()[2:5] == [f"{public[target]:.2f}", "/", f"{public[target]:.2f}"], line
     possible = sum(public.values())
     assert lines[-1] == (f"Public tests: {possible:.2f} of {possible:.2f} points. Hidden tests "
-                         f"({100 - possible:g} more points) run on Gradescope after you submit.")
+                         f"({100 - possible:.2f} more points) run on Gradescope after you submit.")
 
 
 def test_a_stub_is_one_line(collected):
