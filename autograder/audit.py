@@ -41,7 +41,7 @@ from autograder.plugin import GradingSession
 
 @dataclass
 class Job:
-    """One grading of the audit: a submission (file name -> text) and what to run."""
+    """One grading of the audit: a submission (file name -> contents) and what to run."""
 
     kind: str
     id: str
