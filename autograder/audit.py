@@ -25,10 +25,11 @@ import ast
 import json
 import multiprocessing
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,10 @@ def grade_job(name: str, job: Job) -> Graded:
                 reference=True, only=job.only, verdicts=job.verdicts, digest=True))
         except runner.GradingError as exc:
             return Graded(error=str(exc))
+        finally:  # the next job imports the tests afresh, with its own hypothesis settings
+            for module_name, module in list(sys.modules.items()):
+                if str(getattr(module, "__file__", None)).startswith(str(assignment.tests_dir)):
+                    del sys.modules[module_name]
     outcomes = list(session.outcomes.values())
     graded = Graded(digests={k: v.hexdigest() for k, v in session.sandbox.digests.items()},
                     reached={k: sorted(v) for k, v in session.sandbox.reached.items()})
@@ -117,15 +122,16 @@ def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
     reference = reference_files(assignment)
     jobs = [Job("reference", "second", reference), Job("reference", "traced again", reference)]
     for name, files in variants.load(assignment).items():
+        files = reference | files
         changed = {Path(f).stem for f, data in files.items() if data != reference[f]}
-        only = set().union(*(affected(assignment, None, m, reached) for m in changed))
-        jobs.append(Job("variant", name, reference | files, only=only))
+        only = set().union(*(affected(assignment, None, m, reached, files) for m in changed))
+        jobs.append(Job("variant", name, files, only=only or None))
     for mistake in mistakes.hand_written(assignment):
         module = mistake.target.split(".", 1)[0]
         files = reference | {f: text.encode() for f, text in
                              mistakes.edited_files(assignment, mistake).items()}
-        jobs.append(Job("hand-written", mistake.id, files, mistake.target, module,
-                        mistake.says, only=affected(assignment, mistake.target, module, reached)))
+        jobs.append(Job("hand-written", mistake.id, files, mistake.target, module, mistake.says,
+                        only=affected(assignment, mistake.target, module, reached, files)))
     if generated:
         sources = {Path(f).stem: reference[f].decode() for f in assignment.files}
         for mutant in mutate.generate(sources, assignment.contract):
@@ -138,26 +144,39 @@ def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
     return jobs
 
 
-def own_names(assignment: config.Assignment, target: str | None, module: str) -> set[str]:
+def own_names(assignment: config.Assignment, target: str | None, module: str,
+              files: dict[str, bytes] | None = None) -> set[str]:
     """The names a mutant may cost: its own, or every name of its module (a change outside
-    every name, such as a helper or a constant)."""
+    every name, such as a helper or a constant); for a module with no contract names, every
+    name of the files that import it (of every file, when none does)."""
     if target is not None:
         return {target}
-    return {f"{module}.{name}" for name in assignment.contract[module]}
+    names = {f"{module}.{name}" for name in assignment.contract.get(module, ())}
+    if names:
+        return names
+    files = files or reference_files(assignment)
+    users = {Path(f).stem for f, data in files.items() if reaches_into(data, module, set())}
+    return {t for t in assignment.points if t.split(".", 1)[0] in users} or set(assignment.points)
 
 
 def affected(assignment: config.Assignment, target: str | None, module: str,
-             reached: dict[str, list[str]]) -> set[str]:
-    """The names whose tests can see a mutant: its own names, the names that called them
-    when the reference was graded, and (for a change outside every name) every name of the
-    files that import its module."""
-    own = own_names(assignment, target, module)
-    names = own | {name for name, used in reached.items() if own & set(used)}
-    if target is None:
-        for other, data in reference_files(assignment).items():
-            if imports(data.decode(), module):
-                names |= own_names(assignment, None, Path(other).stem)
-    return names
+             reached: dict[str, list[str]], files: dict[str, bytes] | None = None) -> set[str]:
+    """The names whose tests can see a change of ``module`` (in ``target``, or outside every
+    name): its own names; every name of the files (of the submission ``files``) that can
+    run its code past the sandbox's routing (they import more of it than its contract
+    names); and, again and again, the names that called any of those when the reference
+    was graded (calls between contract names go through the sandbox)."""
+    files = files or reference_files(assignment)
+    names = own_names(assignment, target, module, files)
+    contract = set(assignment.contract.get(module, ()))
+    for other, data in files.items():
+        if Path(other).stem != module and reaches_into(data, module, contract):
+            names |= own_names(assignment, None, Path(other).stem, files)
+    while True:
+        callers = {name for name, used in reached.items() if names & set(used)}
+        if callers <= names:
+            return names
+        names |= callers
 
 
 def reference_files(assignment: config.Assignment) -> dict[str, bytes]:
@@ -190,8 +209,17 @@ def grade_all(pool: ProcessPoolExecutor, assignment: config.Assignment, jobs: li
     from autograder.batch import progress
 
     futures = {pool.submit(grade_job, assignment.name, job): job for job in jobs}
-    done = ((futures[f], f.result()) for f in as_completed(futures))
+    done = ((futures[f], outcome(f)) for f in as_completed(futures))
     yield from progress(done, len(jobs), f"audit {assignment.name}: {title}", unit="grading")
+
+
+def outcome(future: Future) -> Graded:
+    """A finished grading's result; an error when its worker failed (it ran out of memory,
+    or died)."""
+    try:
+        return future.result()
+    except Exception as exc:  # (BrokenProcessPool, among others)
+        return Graded(error=f"the audit's worker failed: {type(exc).__name__}: {exc}")
 
 
 def write(report: dict[str, Any], out: Path) -> list[Path]:
@@ -205,12 +233,18 @@ def write(report: dict[str, Any], out: Path) -> list[Path]:
     return [out / "audit.json", html]
 
 
-def imports(text: str, module: str) -> bool:
-    """Whether the Python source ``text`` imports ``module``."""
-    for node in ast.walk(ast.parse(text)):
+def reaches_into(data: bytes, module: str, contract: set[str]) -> bool:
+    """Whether the Python source ``data`` imports from ``module`` anything but the names in
+    ``contract``: the whole module, ``*``, or another name (what cannot be read counts)."""
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError):
+        return True
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import) and any(a.name.split(".")[0] == module
                                                 for a in node.names):
             return True
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == module:
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == module \
+                and any(a.name not in contract for a in node.names):
             return True
     return False

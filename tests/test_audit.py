@@ -85,10 +85,34 @@ def test_a_mutant_is_graded_on_its_names_and_their_callers(tiny):
     assert audit.affected(tiny, None, "m", {}) == {"m.double", "m.sixfold"}
 
 
-def test_a_module_level_change_reaches_the_files_that_import_it():
-    assert audit.imports("import numpy as np\nfrom losses import sigmoid\n", "losses")
-    assert audit.imports("import losses.extra\n", "losses")
-    assert not audit.imports("import numpy as np\nx = 'losses'\n", "losses")
+def test_callers_of_callers_and_importers_of_helpers_see_a_mutant(tiny):
+    """sixfold calls double, which calls triple: a mutant of triple reaches sixfold's own
+    program. A file that imports a helper (not a contract name) runs the module's code
+    past the sandbox's routing: each of its names can see any change of the module."""
+    chain = {"m.sixfold": ["m.double"], "m.double": ["m.triple"]}
+    contract = dataclasses.replace(tiny, points={"m.double": 2, "m.sixfold": 1, "m.triple": 1,
+                                                 "n.g": 1}, files=("m.py", "n.py"))
+    files = {"m.py": b"def double(x): ...\n", "n.py": b"from m import _helper\n"}
+    assert audit.affected(contract, "m.triple", "m", chain, files) == {
+        "m.triple", "m.double", "m.sixfold", "n.g"}
+    files["n.py"] = b"from m import double\n"  # a contract name: the sandbox routes its calls
+    assert audit.affected(contract, "m.triple", "m", {}, files) == {"m.triple"}
+
+
+def test_a_file_without_contract_names_costs_the_names_of_its_importers(tiny):
+    helpers = dataclasses.replace(tiny, files=("m.py", "util.py"))
+    files = {"m.py": b"import util\n", "util.py": b"X = 1\n"}
+    assert audit.own_names(helpers, None, "util", files) == {"m.double", "m.sixfold"}
+
+
+def test_what_a_file_reaches_of_another():
+    contract = {"sigmoid", "binary_cross_entropy"}
+    assert audit.reaches_into(b"import numpy as np\nimport losses\n", "losses", contract)
+    assert audit.reaches_into(b"from losses import *\n", "losses", contract)
+    assert audit.reaches_into(b"from losses import sigmoid, _clip\n", "losses", contract)
+    assert not audit.reaches_into(b"from losses import sigmoid\n", "losses", contract)
+    assert not audit.reaches_into(b"import numpy as np\nx = 'losses'\n", "losses", contract)
+    assert audit.reaches_into(b"def broken(:\n", "losses", contract)  # unreadable: it may
 
 
 def job(target="m.double", kind="generated", description=""):
