@@ -25,7 +25,6 @@ import ast
 import json
 import multiprocessing
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -85,10 +84,6 @@ def grade_job(name: str, job: Job) -> Graded:
                 reference=True, only=job.only, verdicts=job.verdicts, digest=True))
         except runner.GradingError as exc:
             return Graded(error=str(exc))
-        finally:  # the next job imports the tests afresh, with its own hypothesis settings
-            for module_name, module in list(sys.modules.items()):
-                if str(getattr(module, "__file__", None)).startswith(str(assignment.tests_dir)):
-                    del sys.modules[module_name]
     outcomes = list(session.outcomes.values())
     graded = Graded(digests={k: v.hexdigest() for k, v in session.sandbox.digests.items()},
                     reached={k: sorted(v) for k, v in session.sandbox.reached.items()})
@@ -118,7 +113,11 @@ def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
     """The reference once more, in full and traced again (its results.json and its answers
     must not change), each correct variant, the hand-written mutants and (with
     ``generated``) the generated ones. Each is graded on the names it changes, and on the
-    names that called them in the traced grading of the reference."""
+    names that called them in the traced grading of the reference.
+
+    The whole gradings come first: a worker imports the tests once, at its first job, and
+    a test's own ``@settings`` keep the profile of that import (a generated mutant's job
+    may then shrink a failing example it needs no smaller: the same verdict)."""
     reference = reference_files(assignment)
     jobs = [Job("reference", "second", reference), Job("reference", "traced again", reference)]
     for name, files in variants.load(assignment).items():
