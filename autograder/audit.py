@@ -22,6 +22,7 @@ cannot change): that keeps a mutant to a second or two.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import multiprocessing
 import os
@@ -134,11 +135,10 @@ def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
     if generated:
         sources = {Path(f).stem: reference[f].decode() for f in assignment.files}
         for mutant in mutate.generate(sources, assignment.contract):
-            file = f"{mutant.module}.py"
-            jobs.append(Job("generated", mutant.id, reference | {file: mutant.source.encode()},
-                            mutant.target, mutant.module, mutant.description,
-                            mutant.diff(sources[mutant.module]),
-                            affected(assignment, mutant.target, mutant.module, reached),
+            files = reference | {f"{mutant.module}.py": mutant.source.encode()}
+            jobs.append(Job("generated", mutant.id, files, mutant.target, mutant.module,
+                            mutant.description, mutant.diff(sources[mutant.module]),
+                            affected(assignment, mutant.target, mutant.module, reached, files),
                             verdicts=True))
     return jobs
 
@@ -154,7 +154,7 @@ def own_names(assignment: config.Assignment, target: str | None, module: str,
     if names:
         return names
     files = files or reference_files(assignment)
-    users = {Path(f).stem for f, data in files.items() if reaches_into(data, module, set())}
+    users = {Path(f).stem for f, data in files.items() if reaches_into(data, module, frozenset())}
     return {t for t in assignment.points if t.split(".", 1)[0] in users} or set(assignment.points)
 
 
@@ -167,7 +167,7 @@ def affected(assignment: config.Assignment, target: str | None, module: str,
     was graded (calls between contract names go through the sandbox)."""
     files = files or reference_files(assignment)
     names = own_names(assignment, target, module, files)
-    contract = set(assignment.contract.get(module, ()))
+    contract = frozenset(assignment.contract.get(module, ()))
     for other, data in files.items():
         if Path(other).stem != module and reaches_into(data, module, contract):
             names |= own_names(assignment, None, Path(other).stem, files)
@@ -232,7 +232,8 @@ def write(report: dict[str, Any], out: Path) -> list[Path]:
     return [out / "audit.json", html]
 
 
-def reaches_into(data: bytes, module: str, contract: set[str]) -> bool:
+@functools.cache  # the audit asks it of the same files for every mutant
+def reaches_into(data: bytes, module: str, contract: frozenset[str]) -> bool:
     """Whether the Python source ``data`` imports from ``module`` anything but the names in
     ``contract``: the whole module, ``*``, or another name (what cannot be read counts)."""
     try:

@@ -106,7 +106,7 @@ def test_a_file_without_contract_names_costs_the_names_of_its_importers(tiny):
 
 
 def test_what_a_file_reaches_of_another():
-    contract = {"sigmoid", "binary_cross_entropy"}
+    contract = frozenset({"sigmoid", "binary_cross_entropy"})
     assert audit.reaches_into(b"import numpy as np\nimport losses\n", "losses", contract)
     assert audit.reaches_into(b"from losses import *\n", "losses", contract)
     assert audit.reaches_into(b"from losses import sigmoid, _clip\n", "losses", contract)
