@@ -60,6 +60,12 @@ def describe_call(what: str, inputs: dict[str, Any]) -> str:
     return f"{what}({args})" if what.isidentifier() else f"{what}, with {args}"
 
 
+def _call(what: str, inputs: dict[str, Any] | None) -> str:
+    """The head of a failure message: the call with its inputs, when known. Rendered only
+    when a check fails: rendering the arrays costs more than the check."""
+    return describe_call(what, inputs) if inputs is not None else what
+
+
 def as_array(value: Any, what: str) -> np.ndarray:
     """The student's value as a float64 array, or a failed test saying why not."""
     __tracebackhide__ = True
@@ -98,15 +104,14 @@ def assert_close(
     __tracebackhide__ = True
     got = as_array(actual, what)
     want = np.asarray(expected, dtype=np.float64)
-    call = describe_call(what, inputs) if inputs is not None else what
     if got.shape != want.shape and got.size == want.size == 1:
         got = got.reshape(want.shape)
     if got.shape != want.shape:
-        fail(f"{call}\n  expected shape {want.shape}, got shape {got.shape}\n"
+        fail(f"{_call(what, inputs)}\n  expected shape {want.shape}, got shape {got.shape}\n"
              f"  expected: {show(want)}\n  got:      {show(got)}")
     if np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
         return
-    lines = [call, f"  expected: {show(want)}", f"  got:      {show(got)}"]
+    lines = [_call(what, inputs), f"  expected: {show(want)}", f"  got:      {show(got)}"]
     if not np.isfinite(got).all() and np.isfinite(want).all():
         lines.append("  your result contains NaN or inf where the expected one is finite")
     elif want.size > 1:
@@ -165,20 +170,19 @@ def assert_matches(actual: Any, expected: Any, what: str, inputs: dict[str, Any]
                    rtol: float = 1e-6, atol: float = 1e-9) -> None:
     """Like :func:`assert_close`, but also for tuples, lists, dicts and bools of results."""
     __tracebackhide__ = True
-    call = describe_call(what, inputs) if inputs is not None else what
     if isinstance(expected, bool):
         if not isinstance(actual, (bool, int)) or bool(actual) != expected:
-            fail(f"{call}\n  expected: {expected}\n  got:      {show(actual)}")
+            fail(f"{_call(what, inputs)}\n  expected: {expected}\n  got:      {show(actual)}")
     elif isinstance(expected, dict):
         if not isinstance(actual, dict):
-            fail(f"{call}\n  expected a dict with keys {sorted(expected)}, got {show(actual)}")
+            fail(f"{_call(what, inputs)}\n  expected a dict with keys {sorted(expected)}, got {show(actual)}")
         for key, value in expected.items():
             if key not in actual:
-                fail(f"{call}\n  the result has no key {key!r} (keys: {sorted(actual)})")
+                fail(f"{_call(what, inputs)}\n  the result has no key {key!r} (keys: {sorted(actual)})")
             assert_matches(actual[key], value, f"{what}[{key!r}]", None, rtol, atol)
     elif isinstance(expected, (tuple, list)) and not mistakes.numeric_list(expected):
         if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
-            fail(f"{call}\n  expected {len(expected)} results, got {show(actual)}")
+            fail(f"{_call(what, inputs)}\n  expected {len(expected)} results, got {show(actual)}")
         for i, (got, want) in enumerate(zip(actual, expected)):
             assert_matches(got, want, f"{what} result {i + 1}", inputs, rtol, atol)
     else:
