@@ -39,7 +39,21 @@ WALL_LIMIT = 600.0  # seconds: Gradescope stops a run after 10 minutes
 SCRATCH = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
 SIZE_WORDS = re.compile(r"\b(size|large|big|limit|cap|bytes|[KMG]i?B)\b", re.IGNORECASE)
 HONEST = Attack("reference", 0, write_submission, frozenset(), frozenset(), "")
-TABLE = [attack for attack in ATTACKS if attack.cls != 11]  # class 11 needs two gradings at once
+# The attacks graded together, each bundle in one grading (class 11 needs two gradings at
+# once: it has a test of its own). The attacks of a bundle change different files, so each
+# must cost only its own names and every name that no attack of the bundle may cost keeps
+# full marks; an attack that fails to cost its names is not hidden by another's.
+BUNDLES = [
+    ("reference_objects_from_another_call", "circular_schedules", "walks_grader_objects",
+     "unbounded_reference_call"),
+    ("circular_softmax", "callback_reaches_graded_reference", "huge_source_and_reply",
+     "plants_conftest"),
+    ("deep_reply", "reference_objects_from_import", "litter"),
+    ("deep_frame_on_the_channel", "blinds_mutation_reports"),
+    ("timer_exit_after_return",),
+    ("slow_but_correct",),
+    ("hostile_text",),
+]
 
 
 # -- what is left on the machine --------------------------------------------------------
@@ -161,15 +175,17 @@ def check_grades(document: dict, attack: Attack) -> None:
         assert lost, f"{target} attacked the grader and lost nothing"
 
 
-def no_false_import_errors(document: dict, attack: Attack) -> None:
-    """Class 8: a slow name must not make later files look unimportable."""
-    wrong = [t["name"] for t in document["tests"] if not may_lose(tag(t), attack.may_lose)
+def no_false_import_errors(document: dict, attack: Attack, bundle: Attack) -> None:
+    """Class 8: a slow name must not make later files look unimportable (those of the
+    other attacks of its bundle may be)."""
+    wrong = [t["name"] for t in document["tests"] if not may_lose(tag(t), bundle.may_lose)
              and "could not be imported" in t.get("output", "")]
     assert not wrong, f"honest names reported as not importable: {wrong[:5]}"
 
 
-def clear_messages(document: dict, attack: Attack) -> None:
-    """Class 9: every row the attack cost says why; an oversized file is named as such."""
+def clear_messages(document: dict, attack: Attack, bundle: Attack) -> None:
+    """Class 9: every row the attack cost says why; an oversized file is named as such
+    (what the other attacks of the bundle cost is not this check's)."""
     lost = [t for t in document["tests"] if t.get("max_score", 0) > 0
             and may_lose(tag(t), attack.may_lose) and t["score"] < t["max_score"]]
     assert all(t["output"].strip() for t in lost), "a row lost points without a message"
@@ -191,16 +207,54 @@ def grade(root: Path, build) -> tuple[dict, float]:
 
 
 # -- the attacks, through run_autograder as root --------------------------------------------
-@pytest.mark.parametrize("attack", TABLE, ids=lambda attack: f"{attack.cls}-{attack.name}")
-def test_attack_is_defended(gradescope_root, attack):
+def changed_files(attack: Attack, scratch: Path) -> tuple[dict[str, bytes], set[str]]:
+    """The files ``attack`` writes over the reference's (name -> bytes), and those it removes."""
+    folder = attack.build(scratch / attack.name)
+    written = {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
+    reference = {path.name: path.read_bytes() for path in write_submission(scratch / "ref").iterdir()}
+    changed = {name: data for name, data in written.items() if reference.get(name) != data}
+    return changed, set(reference) - set(written)
+
+
+def bundled(names: tuple[str, ...]) -> Attack:
+    """One submission with every attack of ``names``: each changes files no other one does."""
+    attacks = [BY_NAME[name] for name in names]
+    with tempfile.TemporaryDirectory() as tmp:
+        edits = [changed_files(attack, Path(tmp)) for attack in attacks]
+    touched = [set(changed) | removed for changed, removed in edits]
+    assert sum(map(len, touched)) == len(set().union(*touched)), f"{names} share a file"
+
+    def build(dest: Path) -> Path:
+        folder = write_submission(dest)
+        for changed, removed in edits:
+            for name in removed:
+                (folder / name).unlink()
+            for name, data in changed.items():
+                (folder / name).write_bytes(data)
+        return folder
+
+    return Attack("+".join(names), 0, build, frozenset().union(*(a.may_lose for a in attacks)),
+                  frozenset().union(*(a.must_lose for a in attacks)), "")
+
+
+def test_every_attack_is_in_one_bundle():
+    bundled_names = [name for names in BUNDLES for name in names]
+    assert sorted(bundled_names) == sorted(a.name for a in ATTACKS if a.cls != 11)
+
+
+@pytest.mark.parametrize("names", BUNDLES, ids=lambda names: "+".join(
+    f"{BY_NAME[n].cls}-{n}" for n in names))
+def test_attacks_are_defended(gradescope_root, names):
     since = time.time() - 1
-    rounds = 2 if attack.cls == 10 else 1  # a planted conftest.py would act on the next grading
+    attacks, bundle = [BY_NAME[name] for name in names], bundled(names)
+    rounds = 2 if any(a.cls == 10 for a in attacks) else 1  # a planted conftest.py acts on the next grading
     try:
         for _ in range(rounds):
-            document, elapsed = grade(gradescope_root, attack.build)
+            document, elapsed = grade(gradescope_root, bundle.build)
             assert elapsed < WALL_LIMIT, f"grading took {elapsed:.0f} s"
-            check_grades(document, attack)
-            EXTRA_CHECKS.get(attack.cls, lambda *_: None)(document, attack)
+            check_grades(document, bundle)
+            for attack in attacks:
+                EXTRA_CHECKS.get(attack.cls, lambda *_: None)(document, attack, bundle)
         assert_nothing_left(since)
     finally:
         clean_up(gradescope_root)
