@@ -111,8 +111,9 @@ def plan_first(assignment: config.Assignment) -> list[Job]:
 
 def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
               generated: bool = True) -> list[Job]:
-    """The reference once more, in full and traced again (its results.json and its answers
-    must not change), each correct variant, the hand-written mutants and (with
+    """The reference once more, in full (its results.json must not change) and, with
+    ``generated``, traced again (a name whose answers change cannot judge a generated
+    mutant equivalent); each correct variant, the hand-written mutants and (with
     ``generated``) the generated ones. Each is graded on the names it changes, and on the
     names that called them in the traced grading of the reference.
 
@@ -120,7 +121,9 @@ def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
     a test's own ``@settings`` keep the profile of that import (a generated mutant's job
     may then shrink a failing example it needs no smaller: the same verdict)."""
     reference = reference_files(assignment)
-    jobs = [Job("reference", "second", reference), Job("reference", "traced again", reference)]
+    jobs = [Job("reference", "second", reference)]
+    if generated:
+        jobs.append(Job("reference", "traced again", reference))
     for name, files in variants.load(assignment).items():
         files = reference | files
         changed = {Path(f).stem for f, data in files.items() if data != reference[f]}

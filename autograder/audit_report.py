@@ -78,7 +78,8 @@ def summarize(assignment: config.Assignment, graded: list[tuple[Job, Graded]],
     documents = {g.document for j, g in by_kind.get("reference", [])
                  if not j.id.startswith("traced")}
     report = {"assignment": assignment.name, "seconds": round(seconds, 1), "workers": workers,
-              "deterministic": len(documents) == 1, "answers_vary": sorted(varying),
+              "deterministic": len(documents) == 1,
+              "answers_vary": sorted(varying) if again is not traced else None,  # not measured
               "names": names, "files": files,
               "collateral": [m for m in mutants if m.get("collateral")],
               "false_failures": false_failures, "mutants": mutants}

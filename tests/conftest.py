@@ -31,6 +31,9 @@ PATH = packaging.SYSTEM_PATH
 SANDBOX_POOL, POOL_SIZE = "autograder-sb", 16  # setup.sh's users autograder-sb0..15
 NO_SKIP = os.environ.get("AUTOGRADER_TESTS_NO_SKIP") == "1"
 ONE_WORKER = {"tests/test_corpus.py"}  # modules whose tests all read one expensive fixture
+# The modules of the longest tests, started first under xdist (the longest first): a long
+# test started last would leave the other worker idle at the end.
+LONGEST_FIRST = ("tests/test_corpus.py", "tests/test_trust_boundary.py", "tests/test_hostile.py")
 
 
 def write_home(home: Path, name: str, files: dict[str, str]) -> Path:
@@ -204,6 +207,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
         report.outcome = "failed"
         report.longrepr = f"skipped, but every test must run here (AUTOGRADER_TESTS_NO_SKIP=1): {reason}"
     return report
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules of ``LONGEST_FIRST`` first, then the other slow tests, then the fast
+    layer (each in its own order)."""
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        if module in LONGEST_FIRST:
+            return LONGEST_FIRST.index(module)
+        return len(LONGEST_FIRST) + (item.get_closest_marker("slow") is None)
+
+    items.sort(key=rank)
 
 
 @pytest.hookimpl(optionalhook=True)

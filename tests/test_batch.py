@@ -25,7 +25,7 @@ import yaml
 from autograder import batch, config, runner
 from autograder.sandbox import jail
 
-from conftest import PATH, ROOT, can_run_as_root, fake_autograder, orphans, pool_uids, run_cli
+from conftest import PATH, ROOT, orphans, pool_uids, run_cli
 
 EXPORT = ROOT / "tests" / "fixtures" / "gradescope_export" / "submission_metadata.yml"
 EXEMPLAR = ROOT / "solutions" / "song_contest" / "responses.md"
@@ -344,18 +344,10 @@ SPY = ("def l1_loss(y_hat, y):\n    import os\n"
        "    raise ValueError(f'running as uid {os.getuid()}')\n")
 
 
-@pytest.fixture(scope="module")
-def installed():
-    """The toolkit as setup.sh installs it (a venv of the system python3 the pool users can
-    start, and the pool), to run grade-batch as root as an instructor would."""
-    if not can_run_as_root():
-        pytest.skip("needs root and useradd to create the sandbox users")
-    root = fake_autograder("optimization")
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
-
-
 def batch_as_root(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """grade-batch as root, run by the toolkit as setup.sh installs it in ``root`` (the
+    session's ``gradescope_root``: a venv of the system python3, which the pool users can
+    start, and the pool), as an instructor would run it."""
     return subprocess.run([str(root / "venv" / "bin" / "python"), "-m", "autograder.cli",
                            "grade-batch", "optimization", *args], cwd=root / "source",
                           env={"PATH": PATH, "AUTOGRADER_HOME": str(root / "source")},
@@ -363,7 +355,7 @@ def batch_as_root(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_as_root_grade_batch_runs_student_code_as_the_pool_users(installed, tmp_path):
+def test_as_root_grade_batch_runs_student_code_as_the_pool_users(gradescope_root, tmp_path):
     subs = tmp_path / "export"
     for sid in ("submission_1", "submission_2"):
         shutil.copytree(ROOT / "solutions" / "optimization", subs / sid)
@@ -374,7 +366,7 @@ def test_as_root_grade_batch_runs_student_code_as_the_pool_users(installed, tmp_
         "submission_1": {":submitters": users, ":created_at": "2024-10-12 10:00:00 -04:00"},
         "submission_2": {":submitters": [{":name": "Eve"}],
                          ":created_at": "2024-10-11 10:00:00 -04:00"}}))
-    done = batch_as_root(installed, str(subs), "--out", str(tmp_path / "out"), "--jobs", "2")
+    done = batch_as_root(gradescope_root, str(subs), "--out", str(tmp_path / "out"), "--jobs", "2")
     assert done.returncode == 0, done.stderr
     rows = read_rows(tmp_path / "out" / "grades.csv")
     assert [(r["student"], float(r["score"])) for r in rows] == [("Pat", 97.0), ("Sam", 97.0),
@@ -391,12 +383,12 @@ def test_as_root_grade_batch_runs_student_code_as_the_pool_users(installed, tmp_
 
 
 @pytest.mark.slow
-def test_as_root_a_hanging_grading_is_killed_and_the_batch_says_so(installed, tmp_path):
+def test_as_root_a_hanging_grading_is_killed_and_the_batch_says_so(gradescope_root, tmp_path):
     subs = tmp_path / "subs"
     shutil.copytree(ROOT / "solutions" / "optimization", subs / "hangs")
     with open(subs / "hangs" / "losses.py", "a") as f:
         f.write("\nwhile True:\n    pass\n")
-    done = batch_as_root(installed, str(subs), "--out", str(tmp_path / "out"), "--timeout", "12")
+    done = batch_as_root(gradescope_root, str(subs), "--out", str(tmp_path / "out"), "--timeout", "12")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].endswith("1 of 1 submissions could not be graded "
                                                          "(the error column of grades.csv says "

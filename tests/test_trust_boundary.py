@@ -44,6 +44,7 @@ HONEST = Attack("reference", 0, write_submission, frozenset(), frozenset(), "")
 # must cost only its own names and every name that no attack of the bundle may cost keeps
 # full marks; an attack that fails to cost its names is not hidden by another's.
 BUNDLES = [
+    ("slow_but_correct",),  # the longest, first
     ("reference_objects_from_another_call", "circular_schedules", "walks_grader_objects",
      "unbounded_reference_call"),
     ("circular_softmax", "callback_reaches_graded_reference", "huge_source_and_reply",
@@ -51,7 +52,6 @@ BUNDLES = [
     ("deep_reply", "reference_objects_from_import", "litter"),
     ("deep_frame_on_the_channel", "blinds_mutation_reports"),
     ("timer_exit_after_return",),
-    ("slow_but_correct",),
     ("hostile_text",),
 ]
 
