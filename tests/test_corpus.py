@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 OPTIMIZATION = config.load("optimization")
 HAND_WRITTEN = {m.id: m for m in mistakes.hand_written(OPTIMIZATION)}
 VARIANTS = variants.load(OPTIMIZATION)
-PERFECT = "reference_nested_renamed_cp1252"  # the batch's perfect submission
+PERFECT = "chatty_nested_renamed_cp1252"  # the batch's correct submission
 
 
 @pytest.fixture(scope="session")
@@ -41,14 +41,14 @@ def graded(tmp_path_factory, jobs):
     root = tmp_path_factory.mktemp("corpus")
     subs = root / "submissions"
     shutil.copytree(ROOT / "student_template" / "optimization", subs / "stubs")
-    # The reference, as a student may hand it in: in a nested folder, a file renamed by a
-    # download, another saved in cp1252 with Windows line endings.
+    # A correct submission as a student may hand it in: the chatty variant (it prints), in a
+    # nested folder, a file renamed by a download, another saved in cp1252 with Windows
+    # line endings.
     nested = subs / PERFECT / "My Homework" / "hw2"
-    write_submission(nested)
+    write_submission(nested, VARIANTS["chatty"])
     (nested / "losses.py").rename(nested / "Losses (1).py")
     windows = nested / "schedules.py"
     windows.write_bytes(("# Schedules, café edition\r\n" + windows.read_text()).encode("cp1252"))
-    write_submission(subs / "ok_chatty", VARIANTS["chatty"])
     bug = write_submission(subs / "bug_adam_no_bias_correction")
     for name, text in mistakes.edited_files(
             OPTIMIZATION, HAND_WRITTEN["adam_no_bias_correction"]).items():
@@ -168,7 +168,7 @@ def test_failures_name_the_function_and_show_values(audited):
 def test_student_prints_are_captured(graded):
     """What a name prints is shown under each of its tests, and nowhere else."""
     results, _ = graded
-    result = results["ok_chatty"]
+    result = results[PERFECT]
     assert result["score"] == 100
     printed = {"losses.l1_loss": "l1 debug", "optimizers.Adam": "adam step",
                "training.train_logistic_regression": "epoch 0"}
