@@ -2,9 +2,9 @@
 
 Tests marked ``slow`` run the toolkit end to end in subprocesses (gradings, setup.sh,
 a student's pytest); ``pytest -m "not slow"`` is the fast layer. ``make test`` runs
-everything with pytest-xdist: the corpus is graded once, in one worker (see
-``pytest_xdist_make_scheduler``), and each worker installs one fake /autograder for its
-session.
+everything with pytest-xdist, the longest tests first: the corpus is audited once, in one
+worker, as each module with an expensive fixture is (see ``pytest_xdist_make_scheduler``),
+and each worker installs one fake /autograder for its session.
 
 With ``AUTOGRADER_TESTS_NO_SKIP=1`` (``.ci/run`` sets it as root) a skipped test fails: CI runs
 as root, so the privilege-separation tests, which skip without root, must run there."""
@@ -30,10 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PATH = packaging.SYSTEM_PATH
 SANDBOX_POOL, POOL_SIZE = "autograder-sb", 16  # setup.sh's users autograder-sb0..15
 NO_SKIP = os.environ.get("AUTOGRADER_TESTS_NO_SKIP") == "1"
-ONE_WORKER = {"tests/test_corpus.py"}  # modules whose tests all read one expensive fixture
+# Modules whose tests share an expensive fixture (an audit, a setup.sh run, a release): each
+# goes to one worker, or every worker would build the fixture.
+ONE_WORKER = {"tests/test_corpus.py", "tests/test_install.py", "tests/test_release.py",
+              "tests/test_otter_plugin.py"}
 # The modules of the longest tests, started first under xdist (the longest first): a long
-# test started last would leave the other worker idle at the end.
+# test started last would leave the other worker idle at the end. The otter tests come
+# last: `make test` builds their venv meanwhile.
 LONGEST_FIRST = ("tests/test_corpus.py", "tests/test_trust_boundary.py", "tests/test_hostile.py")
+LAST = "tests/test_otter_plugin.py"
 
 
 def write_home(home: Path, name: str, files: dict[str, str]) -> Path:
@@ -211,11 +216,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the modules of ``LONGEST_FIRST`` first, then the other slow tests, then the fast
-    layer (each in its own order)."""
+    layer, then ``LAST`` (each in its own order)."""
     def rank(item: pytest.Item) -> int:
         module = item.nodeid.split("::", 1)[0]
         if module in LONGEST_FIRST:
             return LONGEST_FIRST.index(module)
+        if module == LAST:
+            return len(LONGEST_FIRST) + 2
         return len(LONGEST_FIRST) + (item.get_closest_marker("slow") is None)
 
     items.sort(key=rank)
@@ -224,9 +231,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """Under ``-n`` (``--dist load``), each test goes to whichever worker is free, but the
-    tests of a module in ``ONE_WORKER`` go together, to one worker, first (the biggest work
-    unit starts first). xdist's ``--dist loadgroup`` would do it with marks, but it renames
-    node ids, which pytest 9 no longer lets a plugin do."""
+    tests of a module in ``ONE_WORKER`` go together, to one worker. xdist's ``--dist
+    loadgroup`` would do it with marks, but it renames node ids, which pytest 9 no longer
+    lets a plugin do."""
     from xdist.scheduler import LoadScopeScheduling
 
     class Scheduler(LoadScopeScheduling):
