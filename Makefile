@@ -15,13 +15,14 @@ $(BIN)/autograder: pyproject.toml autograder/requirements.in autograder/requirem
 demo: $(BIN)/autograder          ## grade the reference and a buggy sample, print the table
 	$(BIN)/autograder demo
 
-# Every test, in two processes (pytest-xdist; the corpus's tests share one), then the
-# slowest and the skipped ones (as root, none should skip). The otter venv is built in the
+# Every test, in three processes on CI's two cores (pytest-xdist: the tests that wait on a
+# grader's real time limits leave a core idle, which the third fills), then the slowest and
+# the skipped ones (as root, none should skip). The otter venv is built in the
 # background meanwhile (tests/test_otter_plugin.py waits for it): it takes longer to
 # install than the toolkit's venv, and the first tests need only the latter.
 test: otter-in-background $(BIN)/autograder sandbox-tools  ## lint, then the toolkit's own tests
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -n 2 -rs --durations=10
+	$(BIN)/pytest -q -n 3 -rs --durations=10
 
 test-fast: $(BIN)/autograder     ## the fast layer: no end-to-end run (under a minute)
 	$(BIN)/pytest -q -m "not slow" -rs

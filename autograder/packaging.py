@@ -143,10 +143,10 @@ def write_zip(path: Path, entries: dict[str, bytes]) -> Path:
     return path
 
 
-def local_root(prefix: str) -> Path:
-    """A fresh folder for :func:`install_locally` that only root can write above: setup.sh
-    refuses a layout under a world-writable folder such as /tmp (pytest, as root, would load
-    a planted conftest.py). Without root, a folder in your own cache."""
+def local_roots() -> Path:
+    """The folder of the layouts :func:`install_locally` makes, which only root can write
+    above: setup.sh refuses a layout under a world-writable folder such as /tmp (pytest, as
+    root, would load a planted conftest.py). Without root, a folder in your own cache."""
     if os.geteuid() == 0:
         parent = LOCAL_ROOTS
         parent.mkdir(parents=True, exist_ok=True)
@@ -154,7 +154,12 @@ def local_root(prefix: str) -> Path:
     else:
         parent = Path.home() / ".cache" / "autograder-tests"
         parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    return parent
+
+
+def local_root(prefix: str) -> Path:
+    """A fresh folder for :func:`install_locally`, in :func:`local_roots`."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=local_roots()))
 
 
 def install_locally(assignment: config.Assignment, root: Path) -> Path:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,8 +116,8 @@ def fake_autograder(name: str) -> Path:
     root = packaging.local_root("fake-autograder-")
     parent = os.open(root.parent, os.O_RDONLY)
     try:
-        fcntl.flock(parent, fcntl.LOCK_EX)
-        return packaging.install_locally(config.load(name), root)
+        with _locked(parent):
+            return packaging.install_locally(config.load(name), root)
     finally:
         os.close(parent)
 
@@ -126,15 +127,67 @@ def skip_unless_root() -> None:
         pytest.skip("needs root and useradd to create the sandbox users")
 
 
+def layout_beside(installed: Path, kind: str) -> Path:
+    """Another fake /autograder beside ``installed``: its own copy of source/, the same venv."""
+    root = packaging.local_root(f"fake-autograder-{kind}-")
+    os.chmod(root, 0o755)
+    shutil.copytree(installed / "source", root / "source", symlinks=True)
+    (root / "venv").symlink_to((installed / "venv").resolve())
+    return root
+
+
+@contextlib.contextmanager
+def shared_install(name: str) -> Iterator[Path]:
+    """``fake_autograder(name)``, built once per test run: the xdist workers of one run share
+    it. Each holds a shared lock on it while it uses it; the last one out removes it."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+    parent = packaging.local_roots()
+    root, ready = parent / f"fake-autograder-{name}-{run}", parent / f"fake-autograder-{name}-{run}.ready"
+    guard = os.open(parent, os.O_RDONLY)
+    user = None
+    try:
+        with _locked(guard):
+            if not ready.exists():
+                shutil.rmtree(root, ignore_errors=True)
+                packaging.install_locally(config.load(name), root)
+                ready.touch()
+            user = open(ready)  # noqa: SIM115 - held while this worker uses the install
+            fcntl.flock(user, fcntl.LOCK_SH)
+        yield root
+    finally:
+        with _locked(guard):
+            if user is not None:
+                user.close()
+            try:
+                with open(ready) as last:
+                    fcntl.flock(last, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    shutil.rmtree(root, ignore_errors=True)
+                    ready.unlink()
+            except OSError:  # another worker still uses it, or it is gone
+                pass
+        os.close(guard)
+
+
+@contextlib.contextmanager
+def _locked(fd: int) -> Iterator[None]:
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def gradescope_root() -> Iterator[Path]:
     """A fake /autograder, built by unzipping the release and running the real setup.sh
-    (as root, with the pool of sandbox users): one per session (per xdist worker), shared
-    by the modules that grade through it one submission at a time."""
+    (as root, with the pool of sandbox users) once per test run; each xdist worker grades
+    in a layout of its own beside it (its own source/, the same venv), one submission at a
+    time, for the modules that grade through it."""
     skip_unless_root()
-    root = fake_autograder("optimization")
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+    with shared_install("optimization") as installed:
+        root = layout_beside(installed, "worker")
+        yield root
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def run_autograder(root: Path, build_submission, metadata: Path | None = None,

@@ -30,7 +30,7 @@ from attacks import ATTACKS, BY_NAME, LITTER_MARK, PLANT_MARK, Attack, may_lose,
 
 from autograder import config
 
-from conftest import PATH, ROOT, idle_pool_uids, orphans, pool_uids, run_autograder
+from conftest import PATH, ROOT, idle_pool_uids, layout_beside, orphans, pool_uids, run_autograder
 from corpus import write_submission
 
 pytestmark = pytest.mark.slow  # every test grades, but the last
@@ -260,19 +260,10 @@ def test_attacks_are_defended(gradescope_root, names):
         clean_up(gradescope_root)
 
 
-def twin_layout(root: Path) -> Path:
-    """A second fake /autograder beside ``root``: its own copy of source/, the same venv."""
-    twin = Path(tempfile.mkdtemp(prefix="fake-autograder-twin-", dir=root.parent))
-    os.chmod(twin, 0o755)
-    shutil.copytree(root / "source", twin / "source", symlinks=True)
-    (twin / "venv").symlink_to(root / "venv")
-    return twin
-
-
 def test_concurrent_gradings_leave_each_other_alone(gradescope_root):
     """Class 11: an honest grading beside one whose worker crashes again and again."""
     hostile = BY_NAME["kills_neighbours"]
-    twin = twin_layout(gradescope_root)
+    twin = layout_beside(gradescope_root, "twin")
     since = time.time() - 1
     outcomes: dict[str, object] = {}
 
