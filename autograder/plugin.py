@@ -38,9 +38,11 @@ from autograder.sandbox.errors import StudentCodeError, StudentRaised
 from autograder.sandbox.protocol import decode
 
 HYPOTHESIS_PROFILE = "autograder"
+# One failure per test, the first found, shrunk: a test that fails two ways would otherwise
+# end in a group of failures (which no student can read), each of them shrunk.
 settings.register_profile(
     HYPOTHESIS_PROFILE, derandomize=True, deadline=None, database=None, max_examples=25,
-    suppress_health_check=list(HealthCheck), print_blob=False,
+    suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False,
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
 # The same examples, without looking for a smaller failing one: the same verdicts, faster.
 VERDICTS_PROFILE = "autograder-verdicts"

@@ -75,6 +75,34 @@ def grade(assignment, tmp_path, source: str, name: str = "m.py") -> dict:
     return runner.grade(assignment, submission)
 
 
+GIVEN = '''
+from hypothesis import given, strategies as st
+
+from autograder.checks import assert_close
+from autograder.plugin import grades
+
+
+@grades("m.triple")
+@given(x=st.floats(-10, 10))
+def test_triple_of_any_number(sub, ref, x):
+    """triple agrees with the reference on any number"""
+    assert_close(sub.m.triple(x), ref.m.triple(x), "triple", {"x": x})
+'''
+TWO_WAYS = REFERENCE.replace("    return 3 * x\n", "    if x > 5:\n        raise ValueError('too big')\n"
+                             "    return 3 * x + 1\n")
+
+
+def test_a_test_that_fails_two_ways_gives_one_reason(tiny, tmp_path):
+    """Hypothesis finds two failures (a wrong value, an error): the student reads the
+    first, shrunk, not a group of both that names neither."""
+    (tiny.tests_dir / "hidden" / "test_given.py").write_text(GIVEN)
+    row = next(t for t in grade(tiny, tmp_path, TWO_WAYS)["tests"]
+               if t["name"] == "m.triple (hidden tests)")
+    given = row["output"].split("✗ triple agrees with the reference on any number")[1]
+    assert "Group" not in given and "distinct failures" not in given, given
+    assert "triple(x=0)" in given and "expected: 0" in given and "got:      1" in given, given
+
+
 def test_points_are_shared_by_weight_and_rows_follow_the_points(tiny, tmp_path):
     document = grade(tiny, tmp_path, REFERENCE, name="M (1).py")
     files, *rows = document["tests"]
