@@ -24,8 +24,8 @@ from conftest import (
     ROOT,
     SANDBOX_POOL,
     can_run_as_root,
-    fake_autograder,
     pool_uids,
+    shared_install,
     skip_unless_root,
 )
 
@@ -111,12 +111,11 @@ def test_setup_looks_where_symlinks_lead(tmp_path):
 # -- an installed layout, as root (one real setup.sh run) -------------------------------
 @pytest.fixture(scope="module")
 def installed():
-    """A fake /autograder just as setup.sh left it: nothing was graded in it (the shared
-    ``gradescope_root`` holds submissions and results)."""
+    """A fake /autograder just as setup.sh left it: the test run's shared install, which
+    nothing grades in (each worker's ``gradescope_root`` is a layout beside it)."""
     skip_unless_root()
-    root = fake_autograder("optimization")
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+    with shared_install("optimization") as root:
+        yield root
 
 
 @pytest.mark.slow
