@@ -289,22 +289,17 @@ def points(results: dict, target: str) -> float:
 
 
 @pytest.mark.slow
-def test_the_reference_in_one_notebook_scores_100(tmp_path):
-    reference_notebook(tmp_path / "submission" / "Assignment 2")
+def test_a_notebook_is_graded_and_one_bug_in_it_costs_once(tmp_path):
+    """The reference in one Colab notebook, with sigmoid broken: sigmoid loses points and
+    every other name keeps full marks. The training loop, in the same notebook, calls the
+    reference's sigmoid while it is graded, as it would from a training.py importing losses."""
+    reference_notebook(tmp_path / "submission" / "Assignment 2", break_sigmoid=True)
     results = grade(tmp_path)
-    assert results["score"] == 100
+    assert points(results, "losses.sigmoid") < 3
+    assert results["score"] == pytest.approx(100 - 3 + points(results, "losses.sigmoid"))
+    assert points(results, "training.train_logistic_regression") == 8
     files = results["tests"][0]
     assert files["name"] == "Submitted files"
     assert "graded 'Assignment 2/hw2.ipynb' as training.py" in files["output"]
     assert "`w, b, history = train_logistic_regression(X, y)`" in files["output"]
     assert "`from google.colab import files`" in files["output"]
-
-
-@pytest.mark.slow
-def test_one_bug_in_a_notebook_costs_once(tmp_path):
-    """sigmoid is wrong; the training loop, in the same notebook, calls the reference's
-    sigmoid while it is graded, as it would from a training.py importing losses."""
-    reference_notebook(tmp_path / "submission", break_sigmoid=True)
-    results = grade(tmp_path)
-    assert points(results, "losses.sigmoid") < 3
-    assert points(results, "training.train_logistic_regression") == 8
