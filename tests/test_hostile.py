@@ -34,7 +34,7 @@ def at_top(file, code):
 
 HOSTILE = {
     # name: (edits, the contract names or modules that may lose points, whether they must)
-    "exit_at_import": ((at_top(L, "import sys\nsys.exit(0)"),), {"losses"}, True),
+    "exit_at_import": ((at_top(R, "import sys\nsys.exit(0)"),), {"regularization"}, True),
     "os_exit_mid_call": ((Edit(L, "    z = np.asarray(z, dtype=float)\n    # sigmoid",
                                "    import os\n    os._exit(3)\n    # sigmoid"),),
                          {"losses.sigmoid"}, True),
@@ -115,7 +115,7 @@ BUNDLES = {
     "lies": ("lying_eq", "patched_comparisons", "nested_folder"),
     "nan_everywhere": ("nan_everywhere",),
 }
-SPECIAL = {"binary_garbage": {"regularization"}, "missing_file": {"layers"}, "nested_folder": set()}
+SPECIAL = {"binary_garbage": {"losses"}, "missing_file": {"layers"}, "nested_folder": set()}
 
 
 def build(names, dest, results=None):
@@ -134,7 +134,7 @@ def build(names, dest, results=None):
             f"{n} = _nan({n})" for n in ("l1_loss", "mse_loss", "sigmoid", "softmax",
                                            "cross_entropy", "binary_cross_entropy")) + "\n")
     if "binary_garbage" in names:
-        (folder / R).write_bytes(bytes(range(256)) * 40)
+        (folder / L).write_bytes(bytes(range(256)) * 40)
     if "missing_file" in names:
         (folder / Y).unlink()
     if "nested_folder" in names:
@@ -225,9 +225,9 @@ def test_run_autograder_without_root_privileges(gradescope_root, tmp_path):
 
 
 # -- through `autograder grade` without a sandbox user (a laptop, CI) --------------------
-@pytest.mark.parametrize("names", [("loop_ignoring_signals", "overwrites_results"), ("exit_at_import",),
+@pytest.mark.parametrize("names", [("loop_ignoring_signals", "overwrites_results", "exit_at_import"),
                                    ("detached_children", "patched_comparisons")],
-                         ids=["bubblewrap", "bubblewrap-import", "bare"])
+                         ids=["bubblewrap", "bare"])
 def test_hostile_submissions_without_sandbox_user(tmp_path, names):
     """Without a pool: bubblewrap where it works; for two of the cases, none at all, which
     is graded just the same but says so, once."""
