@@ -4,7 +4,7 @@ Tests marked ``slow`` run the toolkit end to end in subprocesses (gradings, setu
 a student's pytest); ``pytest -m "not slow"`` is the fast layer. ``make test`` runs
 everything with pytest-xdist, the longest tests first: the corpus is audited once, in one
 worker, as each module with an expensive fixture is (see ``pytest_xdist_make_scheduler``),
-and each worker installs one fake /autograder for its session.
+and the workers share one fake /autograder per test run (see ``shared_install``).
 
 With ``AUTOGRADER_TESTS_NO_SKIP=1`` (``.ci/run`` sets it as root) a skipped test fails: CI runs
 as root, so the privilege-separation tests, which skip without root, must run there."""
@@ -142,7 +142,8 @@ def shared_install(name: str) -> Iterator[Path]:
     it. Each holds a shared lock on it while it uses it; the last one out removes it."""
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
     parent = packaging.local_roots()
-    root, ready = parent / f"fake-autograder-{name}-{run}", parent / f"fake-autograder-{name}-{run}.ready"
+    root = parent / f"fake-autograder-{name}-{run}"
+    ready = root.with_name(f"{root.name}.ready")  # beside it: the layout holds what setup.sh left
     guard = os.open(parent, os.O_RDONLY)
     user = None
     try:

@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+from attacks import may_lose
 
 from autograder import config
 from autograder.sandbox import jail as jails
@@ -147,10 +148,6 @@ def attacked_by(name):
     if name in HOSTILE:
         return HOSTILE[name][1], HOSTILE[name][2]
     return SPECIAL[name], bool(SPECIAL[name])
-
-
-def may_lose(target, attacked):
-    return target in attacked or target.split(".")[0] in attacked
 
 
 def check_result(result_path, names, elapsed):
