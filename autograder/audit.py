@@ -76,18 +76,21 @@ def grade_job(name: str, job: Job) -> Graded:
         for file, data in job.files.items():
             (folder / file).write_bytes(data)
         try:
-            if job.kind == "reference" and not job.id.startswith("traced"):
-                document = runner.grade(assignment, folder)
-                document.pop("execution_time")
-                return Graded(document=json.dumps(document, sort_keys=True))
-            session = runner.run_session(GradingSession(
-                assignment, locate(folder, assignment.files, assignment.contract),
-                reference=True, only=job.only, verdicts=job.verdicts, digest=True))
+            document = ""
+            if job.kind == "reference":  # the real grading, whose results.json must not vary
+                whole, session = runner.grade_in_session(assignment, folder, digest=True)
+                whole.pop("execution_time")
+                document = json.dumps(whole, sort_keys=True)
+            else:
+                session = runner.run_session(GradingSession(
+                    assignment, locate(folder, assignment.files, assignment.contract),
+                    reference=True, only=job.only, verdicts=job.verdicts, digest=True))
         except runner.GradingError as exc:
             return Graded(error=str(exc))
     outcomes = list(session.outcomes.values())
     graded = Graded(digests={k: v.hexdigest() for k, v in session.sandbox.digests.items()},
-                    reached={k: sorted(v) for k, v in session.sandbox.reached.items()})
+                    reached={k: sorted(v) for k, v in session.sandbox.reached.items()},
+                    document=document)
     for part in scoring.group_points(assignment.points, assignment.visibility, outcomes):
         if part.earned < part.share:
             graded.lost[part.target] = round(graded.lost.get(part.target, 0.0)
@@ -103,27 +106,24 @@ def grade_job(name: str, job: Job) -> Graded:
 
 
 def plan_first(assignment: config.Assignment) -> list[Job]:
-    """The reference, graded in full: once traced (what each name called, and the digests
-    of its answers), once for its results.json."""
-    reference = reference_files(assignment)
-    return [Job("reference", "traced", reference), Job("reference", "first", reference)]
+    """The reference, graded in full and traced: what each name called, the digests of its
+    answers, and its results.json."""
+    return [Job("reference", "traced", reference_files(assignment))]
 
 
 def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
               generated: bool = True) -> list[Job]:
-    """The reference once more, in full (its results.json must not change) and, with
-    ``generated``, traced again (a name whose answers change cannot judge a generated
-    mutant equivalent); each correct variant, the hand-written mutants and (with
-    ``generated``) the generated ones. Each is graded on the names it changes, and on the
-    names that called them in the traced grading of the reference.
+    """The reference once more, in full and traced (its results.json must not change, and a
+    name whose answers change cannot judge a generated mutant equivalent); each correct
+    variant, the hand-written mutants and (with ``generated``) the generated ones. Each is
+    graded on the names it changes, and on the names that called them in the traced
+    grading of the reference.
 
     The whole gradings come first: a worker imports the tests once, at its first job, and
     a test's own ``@settings`` keep the profile of that import (a generated mutant's job
     may then shrink a failing example it needs no smaller: the same verdict)."""
     reference = reference_files(assignment)
-    jobs = [Job("reference", "second", reference)]
-    if generated:
-        jobs.append(Job("reference", "traced again", reference))
+    jobs = [Job("reference", "traced again", reference)]
     for name, files in variants.load(assignment).items():
         files = reference | files
         changed = {Path(f).stem for f, data in files.items() if data != reference[f]}

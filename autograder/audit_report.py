@@ -62,8 +62,7 @@ def summarize(assignment: config.Assignment, graded: list[tuple[Job, Graded]],
     by_kind: dict[str, list[tuple[Job, Graded]]] = {}
     for job, found in sorted(graded, key=lambda item: (item[0].kind, item[0].id)):
         by_kind.setdefault(job.kind, []).append((job, found))
-    again = next((g for j, g in by_kind.get("reference", []) if j.id == "traced again"),
-                 traced)
+    again = next(g for j, g in by_kind["reference"] if j.id == "traced again")
     varying = {n for n in set(traced.digests) | set(again.digests)
                if traced.digests.get(n) != again.digests.get(n)}
     mutants = [verdict(assignment, j, g, traced, varying)
@@ -75,11 +74,10 @@ def summarize(assignment: config.Assignment, graded: list[tuple[Job, Graded]],
                        "failed": {n: f[:500] for n, f in g.failed.items()}}
                       for kind in ("reference", "variant") for j, g in by_kind.get(kind, [])
                       if g.lost or g.error]
-    documents = {g.document for j, g in by_kind.get("reference", [])
-                 if not j.id.startswith("traced")}
+    documents = {g.document for j, g in by_kind["reference"]}
     report = {"assignment": assignment.name, "seconds": round(seconds, 1), "workers": workers,
               "deterministic": len(documents) == 1,
-              "answers_vary": sorted(varying) if again is not traced else None,  # not measured
+              "answers_vary": sorted(varying),
               "names": names, "files": files,
               "collateral": [m for m in mutants if m.get("collateral")],
               "false_failures": false_failures, "mutants": mutants}

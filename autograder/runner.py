@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from autograder import config, curves, late_policy, results, scoring, written
-from autograder.locate import locate
+from autograder.locate import Located, locate
 from autograder.plugin import GradingSession, TestOutcome, outcome_of
 
 
@@ -29,30 +29,42 @@ class GradingError(Exception):
 def grade(assignment: config.Assignment, submission: Path, metadata: dict | None = None,
           pool: str | None = None) -> dict[str, Any]:
     """Grade ``submission`` (a folder) and return the results.json document."""
+    return grade_in_session(assignment, submission, metadata, pool)[0]
+
+
+def grade_in_session(assignment: config.Assignment, submission: Path,
+                     metadata: dict | None = None, pool: str | None = None,
+                     digest: bool = False) -> tuple[dict[str, Any], GradingSession | None]:
+    """:func:`grade`, and the session that ran the tests (None for a written assignment);
+    with ``digest``, the session also hashed each name's answers (the audit's trace)."""
     started = time.monotonic()
     lateness = None
     if metadata is not None:
         lateness = late_policy.assess(assignment.due, assignment.late_policy, metadata)
+    session = None
     if assignment.kind == "written":
         rows, summary = written.grade(assignment, submission)
     else:
-        rows, summary = run_tests(assignment, submission, pool)
+        found = locate(submission, assignment.files, assignment.contract)
+        session = run_session(GradingSession(assignment, found, reference=True, pool=pool,
+                                             digest=digest))
+        rows = session_rows(assignment, found, session)
+        summary = summary_text(rows)
     document = results.build(rows, lateness, summary, {"assignment": assignment.name},
                              assignment.manual_points)
-    return document | {"execution_time": round(time.monotonic() - started)}
+    return document | {"execution_time": round(time.monotonic() - started)}, session
 
 
-def run_tests(assignment: config.Assignment, submission: Path,
-              pool: str | None = None) -> tuple[list[results.Row], str]:
-    """Run every test group of the assignment against the submission."""
-    found = locate(submission, assignment.files, assignment.contract)
-    session = run_session(GradingSession(assignment, found, reference=True, pool=pool))
+def session_rows(assignment: config.Assignment, found: Located,
+              session: GradingSession) -> list[results.Row]:
+    """The rows of a session that ran every test group: one per name and group, after a
+    row of notes on the submitted files, if any."""
     rows = name_rows(assignment, list(session.outcomes.values()))
     notes = found.notes + list(found.missing.values())
     if notes:
         rows.insert(0, results.Row("Submitted files", 0.0, 0.0, ["files"],
                                    output="\n".join(notes), status="passed"))
-    return rows, summary_text(rows)
+    return rows
 
 
 def run_session(session: GradingSession) -> GradingSession:
