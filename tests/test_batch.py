@@ -301,7 +301,10 @@ def test_a_dask_scheduler_that_does_not_answer_is_one_error(tmp_path, monkeypatc
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="as root only: the sandbox pool")
-def test_as_root_a_pool_that_cannot_run_stops_the_batch_before_grading(tmp_path):
+def test_as_root_a_pool_that_cannot_run_stops_the_batch_before_grading(tmp_path, monkeypatch):
+    temp = tmp_path / "tmp"  # the checks' temporary folder: they leave nothing in it
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
     with pytest.raises(runner.GradingError, match=r"^as root, grade-batch runs student code as "
                        r"the users of the sandbox pool 'no-such-pool', and cannot: .*no-such-pool0"):
         batch.check_sandbox("no-such-pool")
@@ -309,6 +312,7 @@ def test_as_root_a_pool_that_cannot_run_stops_the_batch_before_grading(tmp_path)
                    "--sandbox-pool", "no-such-pool", check=False)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "out").exists()
+    assert list(temp.iterdir()) == []
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="as root only: the sandbox pool")

@@ -103,9 +103,9 @@ class Sandbox:
         self.names = [f"{m}.{n}" for m, names in contract.items() for n in names]
         self.limits = limits or Limits()
         self.allow = allow or Allowlist()
+        self.jail = jails.open_jail(pool)  # first: a pool it cannot lease leaves no scratch
         self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
         os.chmod(self.scratch, 0o711)  # pool users pass through to their own folders only
-        self.jail = jails.open_jail(pool)
         self.zygote = Confined(self.jail, "worker", files, contract, self.limits, self.scratch)
         self.reference = None if reference is None else \
             Confined(self.jail, "reference", reference, contract, self.limits, self.scratch)
