@@ -106,24 +106,25 @@ def grade_job(name: str, job: Job) -> Graded:
 
 
 def plan_first(assignment: config.Assignment) -> list[Job]:
-    """The reference, graded in full and traced: what each name called, the digests of its
-    answers, and its results.json."""
-    return [Job("reference", "traced", reference_files(assignment))]
+    """The reference, graded in full and traced, twice at once: what each name called, the
+    digests of its answers (a name whose answers change cannot judge a generated mutant
+    equivalent), and its results.json (which must not change)."""
+    reference = reference_files(assignment)
+    return [Job("reference", "traced", reference), Job("reference", "traced again", reference)]
 
 
 def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
               generated: bool = True) -> list[Job]:
-    """The reference once more, in full and traced (its results.json must not change, and a
-    name whose answers change cannot judge a generated mutant equivalent); each correct
-    variant, the hand-written mutants and (with ``generated``) the generated ones. Each is
-    graded on the names it changes, and on the names that called them in the traced
-    grading of the reference.
+    """Each correct variant, the hand-written mutants and (with ``generated``) the
+    generated ones. Each is graded on the names it changes, and on the names that called
+    them in the traced grading of the reference.
 
-    The whole gradings come first: a worker imports the tests once, at its first job, and
-    a test's own ``@settings`` keep the profile of that import (a generated mutant's job
-    may then shrink a failing example it needs no smaller: the same verdict)."""
+    The reference's whole gradings (:func:`plan_first`) come before these: a worker imports
+    the tests once, at its first job, and a test's own ``@settings`` keep the profile of
+    that import (a generated mutant's job may then shrink a failing example it needs no
+    smaller: the same verdict)."""
     reference = reference_files(assignment)
-    jobs = [Job("reference", "traced again", reference)]
+    jobs = []
     for name, files in variants.load(assignment).items():
         files = reference | files
         changed = {Path(f).stem for f, data in files.items() if data != reference[f]}
