@@ -152,6 +152,25 @@ def test_a_survivor_declared_equivalent_or_whose_answers_vary(tiny):
     assert killed["status"] == "killed"
 
 
+def test_the_reference_graded_twice_shows_determinism_and_answers_that_vary(tiny):
+    """Both whole gradings of the reference are traced: their results.json must be the
+    same, and a name whose answers differ between them is said to vary."""
+    jobs = audit.plan_first(tiny)
+    assert [(j.kind, j.id) for j in jobs] == [("reference", "traced"), ("reference", "traced again")]
+    first = Graded(digests={"m.double": "a", "m.sixfold": "b"}, document='{"score": 4.0}')
+
+    def summary(again):
+        return audit_report.summarize(tiny, list(zip(jobs, (first, again))), first, 1.0, 1)
+
+    same = summary(dataclasses.replace(first))
+    assert (same["deterministic"], same["answers_vary"]) == (True, [])
+    varies = summary(dataclasses.replace(first, digests={"m.double": "a", "m.sixfold": "c"}))
+    assert (varies["deterministic"], varies["answers_vary"]) == (True, ["m.sixfold"])
+    differs = summary(dataclasses.replace(first, document='{"score": 2.0}'))
+    assert differs["deterministic"] is False
+    assert "the reference graded twice gave different results" in differs["problems"]
+
+
 def test_the_mutation_score_leaves_equivalent_mutants_out():
     entries = [{"status": s} for s in ("killed", "killed", "equivalent", "survived")]
     assert audit_report.score_of(entries) == {
