@@ -76,8 +76,7 @@ def summarize(assignment: config.Assignment, graded: list[tuple[Job, Graded]],
                       if g.lost or g.error]
     documents = {g.document for j, g in by_kind["reference"]}
     report = {"assignment": assignment.name, "seconds": round(seconds, 1), "workers": workers,
-              "deterministic": len(documents) == 1,
-              "answers_vary": sorted(varying),
+              "deterministic": len(documents) == 1, "answers_vary": sorted(varying),
               "names": names, "files": files,
               "collateral": [m for m in mutants if m.get("collateral")],
               "false_failures": false_failures, "mutants": mutants}

@@ -56,7 +56,7 @@ def grade_in_session(assignment: config.Assignment, submission: Path,
 
 
 def session_rows(assignment: config.Assignment, found: Located,
-              session: GradingSession) -> list[results.Row]:
+                 session: GradingSession) -> list[results.Row]:
     """The rows of a session that ran every test group: one per name and group, after a
     row of notes on the submitted files, if any."""
     rows = name_rows(assignment, list(session.outcomes.values()))
