@@ -3,6 +3,7 @@ reference that the public tests can recognise, and a wrong answer is named only 
 it equals a mistake's answer. (The corpus tests grade every variant end to end.)"""
 
 import dataclasses
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -183,3 +184,26 @@ def test_variants_are_the_files_they_change_and_those_differ_from_the_reference(
         assert files and set(files) <= set(OPT.files), name
         for file, data in files.items():
             assert data != (OPT.solutions_dir / file).read_bytes(), (name, file)
+
+
+@pytest.mark.parametrize(("mistake", "sentence"), [
+    ("dropout_scale_by_p", "dropout scaled by 1/p"),
+    ("dropout_no_rescale", "dropout without the 1/(1-p) scaling")])
+def test_a_dropout_scaling_mistake_is_named_with_a_handful_of_numbers(mistake, sentence):
+    """The public test's message for a wrong scaling of 16,000 survivors names the mistake
+    and shows at most a few of them."""
+    spec = importlib.util.spec_from_file_location("public_regularization",
+                                                  PUBLIC / "test_regularization.py")
+    tests = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tests)
+    wrong = mistakes.variant(OPT, next(m for m in CATALOGUE if m.id == mistake))
+
+    def dropout(x, p, training=True, rng=None):  # the sandbox makes the seeded generator
+        return wrong(x, p, training, np.random.default_rng(rng.seed))
+
+    sub = type("Sub", (), {"regularization": type("M", (), {"dropout": staticmethod(dropout)})})
+    with pytest.raises(GradingFailure) as failure:
+        tests.test_dropout_drops_a_fraction_p_and_rescales(sub, 0.2)
+    message = str(failure.value)
+    assert f"Classic mistake: {sentence}" in message
+    assert len(re.findall(r"\d+\.\d+", message)) <= 8, message

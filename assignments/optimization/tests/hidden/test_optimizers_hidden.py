@@ -181,6 +181,25 @@ def test_minimize_stops_when_the_norm_equals_tol(sub, ref):
 
 
 @grades("optimizers.minimize")
+def test_minimize_stops_on_the_euclidean_norm(sub, ref):
+    """minimize stops on the Euclidean norm of the whole (flattened) gradient"""
+    # Every component of the gradient is 0.3: its largest component (0.3) and its squared
+    # norm (0.36) are <= tol, its Euclidean norm (0.6) and its sum of |g| (1.2) are not.
+    # GD with lr 0.5 halves w: the norm is 0.3 after one step, the sum of |g| after two.
+    w0 = np.full((2, 2), 0.3)
+    w, n = sub.optimizers.minimize(Quadratic(np.ones((2, 2))), w0,
+                                   ref.optimizers.GradientDescent(lr=0.5), tol=0.5)
+    if n != 1:
+        named = {0: f"\n{MISTAKES['minimize_max_component']}", 2: ""}.get(n, "")
+        fail(f"minimize(grad of 0.5*sum(w**2), w0 = a 2x2 array of 0.3, GD lr 0.5, tol=0.5): "
+             f"the gradient's Euclidean norm is 0.6 at w0 and 0.3 after one step, so it should "
+             f"take 1 step; it took {n!r}. The norm is sqrt(sum(g**2)) over every component "
+             f"(np.linalg.norm(g.ravel())), not the largest |g|, the sum of |g| or sum(g**2)"
+             f"{named}")
+    assert_close(as_array(w, "minimize(...)[0]"), w0 * 0.5, "minimize(...)[0]", {"w0": w0})
+
+
+@grades("optimizers.minimize")
 def test_minimize_returns_at_once_when_converged(sub, ref):
     """minimize takes 0 steps from a w0 that is already a minimum"""
     w0 = np.zeros(2)
