@@ -162,8 +162,9 @@ class GradingSession:
 
     With the reference (a real grading), each contract name is graded with the
     reference versions of the names it calls; then every name that called others
-    is checked once more with the student's own versions, wherever those passed on
-    their own, so that circular definitions earn nothing.
+    is checked once more with the student's own version of each that passed on its
+    own (the reference stands in for those that failed), so that circular
+    definitions earn nothing and one bug still costs once.
 
     The audit grades part of a submission: ``only`` the tests of some names (the others
     are the reference's, and count as passing), with ``verdicts`` (only pass or fail
@@ -235,7 +236,8 @@ class GradingSession:
         if session.config.option.collectonly:
             return True
         self._run(session, session.items)
-        recheck = self.names_to_recheck()
+        failed = {o.target for o in self.outcomes.values() if o.ran and not o.passed}
+        recheck = self.names_to_recheck(failed)
         again, per_name = [], dict.fromkeys(recheck, 0)
         for item in session.items:
             outcome = self.outcomes[item.nodeid]
@@ -245,7 +247,7 @@ class GradingSession:
                 again.append(item)
         if again:
             self.own_pass = True
-            self.sandbox.start_own_pass({self.outcomes[i.nodeid].target for i in again})
+            self.sandbox.start_own_pass({self.outcomes[i.nodeid].target for i in again}, failed)
             self._run(session, again)
             for outcome in self.outcomes.values():  # a name that failed it earns nothing
                 if outcome.target in self.recheck_failed and outcome.passed:
@@ -265,22 +267,19 @@ class GradingSession:
         """Whether a test of ``target`` ran and failed."""
         return any(o.ran and not o.passed for o in self.outcomes.values() if o.target == target)
 
-    def names_to_recheck(self) -> set[str]:
-        """Names that called other contract names, each of which passed all its tests
-        (or, outside ``only``, is the reference's)."""
-        passed: dict[str, bool] = {}
-        for outcome in self.outcomes.values():
-            passed[outcome.target] = passed.get(outcome.target, True) and outcome.passed
-        assumed = self.only is not None
+    def names_to_recheck(self, failed: set[str]) -> set[str]:
+        """Names that passed and called another contract name that did not fail: the
+        student's own version of it may be what their answer came from."""
         return {name for name, used in self.sandbox.reached.items()
-                if used and all(passed.get(other, assumed) for other in used)}
+                if name not in failed and set(used) - failed}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Give the test's contract name its process; forget output printed before."""
         self.sandbox.take_output()
         self.neighbour_calls = self.sandbox.neighbour_calls
-        self.sandbox.enter(self.outcomes[item.nodeid].target)
+        outcome = self.outcomes[item.nodeid]
+        self.sandbox.enter(outcome.target, outcome.group)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
@@ -324,7 +323,8 @@ class GradingSession:
         elif report.skipped:
             message = "skipped"
         if self.own_pass and not passed:
-            used = ", ".join(sorted(self.sandbox.reached.get(outcome.target, ())))
+            used = ", ".join(sorted(self.sandbox.reached.get(outcome.target, set())
+                                    - self.sandbox.served))
             message = (f"{outcome.target} passes with the grader's versions of {used}, but not "
                        f"with your own, which pass on their own. Do your functions call each "
                        f"other in a circle (A calls B, and B calls A)?\n{message}")

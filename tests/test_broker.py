@@ -306,19 +306,53 @@ def test_a_process_that_stops_reading_cannot_hang_the_grader(make):
     assert isinstance(outcome[0], StudentTimeout)
 
 
-def test_the_own_program_pass_starts_from_a_wiped_sandbox(make):
+WIPED = """
+import os
+PIPE = os.pipe()  # made at import: a channel between contexts, were the import shared
+os.set_blocking(PIPE[0], False)
+SEEN = []
+
+def triple(x):
+    before = os.path.exists("cache")
+    open("cache", "w").write("answers")
+    try:
+        heard = os.read(PIPE[0], 100).decode()
+    except BlockingIOError:
+        heard = ""
+    os.write(PIPE[1], b"hidden input")
+    SEEN.append(x)
+    return [before, len(SEEN), heard]
+"""
+
+
+def test_every_context_starts_from_a_wiped_sandbox(make):
+    """A context (a name, the visibility of its tests, the pass) gets a process that
+    imported the submission itself: no global, file or import-time pipe of another."""
     student = {"m": HONEST.replace(
-        "def triple(x):\n    return double(x) + np.asarray(x, dtype=float)",
-        "SEEN = []\n\ndef triple(x):\n    import os\n    before = os.path.exists('cache')\n"
-        "    open('cache', 'w').write('answers')\n    SEEN.append(x)\n"
-        "    return [before, len(SEEN)]")}
+        "def triple(x):\n    return double(x) + np.asarray(x, dtype=float)", WIPED)}
     box = make(student)
-    box.enter("m.triple")
-    assert box.call("m.triple", (1,), {}) == [False, 1]
-    assert box.call("m.triple", (1,), {}) == [True, 2]
-    box.start_own_pass(["m.triple"])
-    box.enter("m.triple")
-    assert box.call("m.triple", (1,), {}) == [False, 1]
+    box.enter("m.triple", "hidden")
+    assert box.call("m.triple", (1,), {}) == [False, 1, ""]
+    assert box.call("m.triple", (1,), {}) == [True, 2, "hidden input"]  # one context
+    box.enter("m.triple", "public")
+    assert box.call("m.triple", (1,), {}) == [False, 1, ""]
+    box.start_own_pass(["m.triple"], [])
+    box.enter("m.triple", "hidden")
+    assert box.call("m.triple", (1,), {}) == [False, 1, ""]
+
+
+def test_the_own_pass_serves_only_the_neighbours_that_failed(make):
+    student = {"m": HONEST.replace("return 2 * np.asarray(x, dtype=float)",
+                                   "return 2 * np.asarray(x, dtype=float) + 100").replace(
+                   "def triple(x):\n    return double(x) + np.asarray(x, dtype=float)",
+                   "def triple(x):\n    raise NotImplementedError"),
+               "n": "import m\n\ndef use_double(x):\n    return [m.double(x), m.triple(x)]\n"}
+    box = make(student)
+    box.enter("n.use_double")
+    assert box.call("n.use_double", (1.0,), {}) == [2.0, 3.0]  # the reference's both
+    box.start_own_pass(["n.use_double"], ["m.triple"])
+    box.enter("n.use_double")
+    assert box.call("n.use_double", (1.0,), {}) == [102.0, 3.0]  # own double, the grader's triple
 
 
 def test_work_done_by_the_grader_for_student_code_stays_small(make):

@@ -165,6 +165,9 @@ def student(tmp_path):
     files = {m: str(tmp_path / f"{m}.py") for m in contract}
     assert serving.handle(wire.request(wire.INIT, files=files, contract=contract,
                                        mode="student")) == wire.reply()
+    assert serving.handle(wire.request(wire.LOAD, module="wtest_a"))["error"]["message"] == \
+        "the zygote runs no code of the submission"
+    serving.zygote = False  # as its forked child, which imports the files
     yield serving
     for name in set(sys.modules) - set(saved):
         del sys.modules[name]

@@ -1,11 +1,12 @@
 """The trusted side of the sandbox: one grading run's processes, capabilities and routing.
 
 A :class:`Sandbox` owns three kinds of confined process (:mod:`.process`): the
-student's zygote, which imports the submission once; one child of it per contract
-name, which runs that name's tests and is killed when they end; and the reference
-process, started on first use, which runs the reference functions the student's
-code calls. The grader itself never runs reference code with the student's
-arguments.
+student's zygote, which compiles the submission and runs none of it; one child of
+it per context (a contract name, the visibility of the tests, the pass), which
+imports the submission, runs that context's tests and is killed when they end,
+with everything it wrote; and the reference process, started on first use, which
+runs the reference functions the student's code calls. The grader itself never
+runs reference code with the student's arguments.
 
 The broker decides, for one graded call at a time, what the student's code may
 reach. A call from a test opens a :class:`Context` on a stack:
@@ -46,6 +47,7 @@ from autograder.sandbox.process import ARENA_BYTES, Child, Confined, ProcessGone
 
 MAX_ZYGOTE_RESTARTS = 3
 RUN_ALLOWANCE = 90.0  # seconds for imports, forks and restarts, on top of the student's time
+RECHECK_RESERVE = 0.25  # of the student code's time, kept for the own-program pass
 OUTPUT_KEPT = 20_000  # characters of student output kept per test
 GRADER_OBJECT_ELEMENTS = 1_000_000  # the broadcast size of one operation's arrays
 GRADER_OBJECT_BYTES = 32 << 20  # array data given to the grader's objects in one call
@@ -58,6 +60,7 @@ class Context:
 
     graded: str
     own: bool
+    served: frozenset[str]  # in the own pass: the neighbours the reference still serves
     grants: dict[str, set[tuple[str, int]]] = field(
         default_factory=lambda: {"worker": set(), "reference": set()})
     grader_ids: list[int] = field(default_factory=list)
@@ -66,8 +69,8 @@ class Context:
 
 
 class SandboxError(Exception):
-    """The sandbox cannot run at all (not the submission's fault): a grading that meets it
-    is a grader error, never points lost."""
+    """The sandbox cannot run at all, or the run's own time is up (not the submission's
+    fault): a grading that meets it is a grader error, never points lost or given."""
 
 
 class Refused(Exception):
@@ -114,6 +117,7 @@ class Sandbox:
         self.restarts = 0
         self.child: Child | None = None
         self.name: str | None = None
+        self.context: tuple[str, str] | None = None  # (name, visibility) of the child
         self.serial = 0
         self.contexts: list[Context] = []
         self.nesting = 0
@@ -122,7 +126,8 @@ class Sandbox:
         self.uses = reference_uses(reference or {}, contract)  # name -> names it relies on
         self.reached: dict[str, set[str]] = {}  # graded name -> the reference names it called
         self.neighbour_calls = 0
-        self.own = False  # the "own program" pass: neighbours are the student's own
+        self.own = False  # the "own program" pass: neighbours are the student's own...
+        self.served: frozenset[str] = frozenset()  # ...except those that failed on their own
         self.plan: list[str] = []
         self.spent: dict[str, float] = {}
         self.shares: dict[str, float] = {}
@@ -145,33 +150,55 @@ class Sandbox:
             self._start_zygote()
 
     def _start_zygote(self) -> None:
-        """Start the zygote and import every file once, each within the import timeout."""
-        errors: dict[str, StudentCodeError] = dict(self.import_errors or {})
-        self.import_errors = errors
-        unavailable = {m: str(e).splitlines()[0] for m, e in errors.items()}
-        self.zygote.unavailable = unavailable
-        self.zygote.stop()
-        try:
-            self.zygote.start()
-        except StartFailed as exc:
-            raise self._cannot_start("worker", exc) from None
+        """Start the zygote, then import every file once in a probe child, each within the
+        import timeout: the import errors are the same in every context."""
+        self.import_errors = errors = {}
+        self._restart_zygote()
+        probe = None
         for module in self.zygote.paths:
-            if module in errors:
-                continue
             try:
-                timeout = max(min(self.limits.import_timeout, self._time_left()), 0.1)
-                answer = self.zygote.ask(wire.request(wire.LOAD, module=module), timeout)
+                probe = probe or self._fork()
+                answer = self._load(probe, module)
+            except StudentCrashed as exc:  # the zygote kept dying
+                errors[module] = exc
+                continue
             except ProcessGone as exc:
                 kind = StudentTimeout if exc.timed_out else StudentCrashed
                 errors[module] = kind(f"importing {module}.py {exc}" + (
                     " (code at the top level of the file runs at import time: a loop "
                     "or a sleep there?)" if exc.timed_out else ""))
-                self._start_zygote()
-                return
-            if "error" in answer:
+                answer = {}
+            if not self.zygote.alive():
+                errors[module] = StudentCrashed(f"importing {module}.py ended the process that "
+                                                "starts each test (it killed its parent)")
+                self._restart_zygote()
+            elif "error" in answer:
                 info = answer["error"] if isinstance(answer["error"], dict) else {}
                 errors[module] = StudentRaised(f"importing {module}.py", info)
-        self.zygote.end_children()  # anything the imports started does not outlive them
+            if module in errors and probe is not None:
+                self._end(probe)
+                probe = None
+        if probe is not None:
+            self._end(probe)
+
+    def _restart_zygote(self) -> None:
+        """(Re)start the zygote, telling it which files not to import again."""
+        self.zygote.unavailable = self._unavailable()
+        self.zygote.stop()
+        try:
+            self.zygote.start()
+        except StartFailed as exc:
+            raise self._cannot_start("worker", exc) from None
+
+    def _unavailable(self) -> dict[str, str]:
+        """Module -> why it is not imported again (its import failed in the probe)."""
+        return {m: str(e).splitlines()[0] for m, e in (self.import_errors or {}).items()}
+
+    def _load(self, child: Child, module: str) -> dict:
+        """Import ``module`` in ``child`` (time no contract name is charged for)."""
+        timeout = max(min(self.limits.import_timeout, self._time_left()), 0.1)
+        return child.ask(wire.request(wire.LOAD, module=module,
+                                      unavailable=self._unavailable()), timeout)
 
     def _cannot_start(self, role: str, exc: StartFailed) -> SandboxError:
         """Remember that a process of the sandbox cannot start (whatever else happens, the
@@ -188,35 +215,41 @@ class Sandbox:
         """The contract names about to be graded, in order (for fair time shares)."""
         self.plan = list(plan)
 
-    def enter(self, name: str) -> None:
-        """Give contract name ``name`` a fresh process of its own (and its share of time)."""
-        if self.name == name and self.child is not None:
+    def enter(self, name: str, visibility: str = "") -> None:
+        """Give the context (contract name ``name``, the ``visibility`` of its tests) a
+        fresh process of its own; the name gets its share of the student code's time."""
+        if self.context == (name, visibility) and self.child is not None:
             return
         self._end_child()
-        self.name = name
+        self.name, self.context = name, (name, visibility)
         if name not in self.shares:
-            used = sum(self.spent.values())
+            budget = self.limits.total_seconds * (1 - RECHECK_RESERVE) - sum(self.spent.values())
             left = [n for n in self.plan if n not in self.shares] or [name]
-            budget = min(self.limits.total_seconds - used, self._time_left())
             self.shares[name] = max(budget, 0.0) / len(left)
             self.spent.setdefault(name, 0.0)
 
-    def start_own_pass(self, names: Iterable[str]) -> None:
-        """From now on, neighbours are the student's own. The submission is imported
-        again into a wiped sandbox (nothing the first pass saw can be replayed), and each
-        name checked again gets a fresh process and a fair share of the time left."""
+    def start_own_pass(self, names: Iterable[str], served: Iterable[str]) -> None:
+        """From now on, neighbours are the student's own, except the ``served`` ones (they
+        failed on their own: the reference stands in, so one bug still costs once). Each
+        name checked again gets fresh processes and a share of the time the first pass
+        left, which is never less than the reserve kept for this pass."""
         self._end_child()
-        self.zygote.wipe()
-        self._start_zygote()
-        self.own = True
-        self.name = None
+        self.own, self.served = True, frozenset(served)
+        self.name = self.context = None
         names = list(names)
         for name in names:
             self.broken.pop(name, None)
-        share = min(self.limits.total_seconds / max(len(self.plan), 1),
-                    self._time_left() / max(len(names), 1))
+        left = self.limits.total_seconds - sum(self.spent.values())
+        share = max(left, self.limits.total_seconds * RECHECK_RESERVE) / max(len(names), 1)
         self.spent = dict.fromkeys(names, 0.0)
         self.shares = dict.fromkeys(names, share)
+
+    def _out_of_time(self) -> SandboxError:
+        """The run's own time is up (restarts, imports, the grader's work): a grader error,
+        so that a test that could not run neither gives nor takes a point."""
+        self.failure = SandboxError("the grading ran out of time before every test ran (not "
+                                    "the submission's fault): grade it again")
+        return self.failure
 
     def _time_left(self) -> float:
         """Seconds left of the whole run's wall-clock budget: the student code's time,
@@ -224,7 +257,7 @@ class Sandbox:
         return self.started + self.limits.total_seconds + RUN_ALLOWANCE - time.monotonic()
 
     def _fork(self) -> Child:
-        self.start()
+        """A fresh child of the zygote (restarted when it died: a child may kill it)."""
         while True:
             try:
                 child = self.zygote.fork(self.limits.import_timeout)
@@ -235,16 +268,41 @@ class Sandbox:
                         "code that runs at import time (a timer, a thread) must not end "
                         "the program") from None
                 self.restarts += 1
-                self._start_zygote()
+                self._restart_zygote()
                 continue
             self.serial += 1
             child.generation = self.serial
             return child
 
+    def _fork_context(self, graded: str) -> Child:
+        """The current context's child, with every file the probe imported imported again
+        (the import's time is charged to no name)."""
+        self.start()
+        child = self._fork()
+        for module in self.zygote.paths:
+            if module in self.import_errors:
+                continue
+            try:
+                answer = self._load(child, module)
+            except ProcessGone as exc:
+                answer = {"error": {"message": str(exc)}}
+            if "error" in answer:
+                self._end(child)
+                error = StudentCrashed(f"{graded}: importing {module}.py again failed, although "
+                                       "it worked the first time (does the code at the top "
+                                       "level of the file depend on time or chance?)")
+                self.broken[graded] = error
+                raise error
+        return child
+
+    def _end(self, child: Child) -> None:
+        """Kill ``child`` and remove everything its context left."""
+        self.zygote.end_children()
+        child.close()
+
     def _end_child(self) -> None:
         if self.child is not None:
-            self.zygote.end_children()
-            self.child.close()
+            self._end(self.child)
             self.child = None
 
     def _keep_output(self, text: str) -> None:
@@ -289,7 +347,7 @@ class Sandbox:
                                  f"{graded} ended (after an earlier crash or time-out)")
         for attempt in (1, 2):
             if self.child is None:
-                self.child = self._fork()
+                self.child = self._fork_context(graded)
             try:
                 return self._request_once(graded, what, message, args, kwargs or {})
             except PeerFailed as exc:
@@ -305,19 +363,20 @@ class Sandbox:
                       kwargs: dict) -> Any:
         __tracebackhide__ = True
         name = self.name or graded
-        left = min(self.shares.get(name, self.limits.total_seconds) - self.spent.get(name, 0.0),
-                   self._time_left())
+        left = self.shares.get(name, self.limits.total_seconds) - self.spent.get(name, 0.0)
         if left <= 0:
             error = StudentTimeout(f"{what} was not run: {name} used up its share of the "
                                    f"grading time ({self.shares[name]:.0f} s of student code)")
             self.broken[graded] = error
             raise error
-        timeout = min(self.limits.call_timeout, left)
-        context = Context(graded, self.own)
+        if self._time_left() <= 0:
+            raise self._out_of_time()
+        timeout = min(self.limits.call_timeout, left, self._time_left())
+        context = Context(graded, self.own, self.served)
         self.contexts.append(context)
         started = time.monotonic()
         try:
-            message = dict(message, own=self.own)
+            message = dict(message, own=self.own, **self._served())
             watched = self._put_arguments(message, args, kwargs, context)
             answer = self._exchange("worker", message, started + timeout)
             if self.digests is not None:
@@ -334,6 +393,8 @@ class Sandbox:
             if isinstance(exc, ReferenceFailed):
                 error: StudentCodeError = (StudentTimeout if exc.timed_out else StudentCrashed)(
                     f"{what}: {exc}")
+            elif isinstance(cause, wire.ChannelTimeout) and self._time_left() <= 0:
+                raise self._out_of_time() from None
             elif isinstance(cause, wire.ChannelTimeout) and timeout < self.limits.call_timeout:
                 error = StudentTimeout(f"{what} was stopped: {name} used up its share of the "
                                        f"grading time ({self.shares[name]:.0f} s of student "
@@ -350,6 +411,10 @@ class Sandbox:
             self.spent[name] = self.spent.get(name, 0.0) + time.monotonic() - started
             self.contexts.pop()
             self._release(context)
+
+    def _served(self) -> dict[str, list[str]]:
+        """The ``served`` field of a request: only in the own pass, and only when not empty."""
+        return {"served": sorted(self.served)} if self.own and self.served else {}
 
     def _digest(self, graded: str, answer: dict, watched: list[tuple[str, int, bytes]]) -> None:
         """Fold what one call of ``graded`` answered (its value, or the type of its error:
@@ -514,7 +579,8 @@ class Sandbox:
             if data["home"] != "worker":
                 self._check_allowed(op, name, data)
             forward = wire.request(op, handle=data, name=name, args=message.get("args"),
-                                   kwargs=message.get("kwargs"), own=context.own)
+                                   kwargs=message.get("kwargs"), own=context.own,
+                                   **self._served())
             if data["home"] == "grader":
                 return self._serve_grader_object(data, op, name, message)
             if data["home"] == "reference":
@@ -532,7 +598,8 @@ class Sandbox:
 
     def _call_reference(self, asker: str, context: Context, target: str, message: dict,
                         deadline: float) -> dict:
-        if asker != "worker" or context.own or self.reference is None:
+        if asker != "worker" or self.reference is None or (
+                context.own and target not in context.served):
             raise Refused(f"the grader's {target} is not available here")
         if target not in self.names:
             raise Refused(f"{target} is not a contract function")

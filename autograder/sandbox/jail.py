@@ -184,18 +184,25 @@ def _interpreter_dirs() -> list[Path]:
 
 
 def processes() -> list[tuple[int, int, int]]:
-    """(pid, parent pid, owner uid) of every live process we can see."""
+    """(pid, parent pid, real uid) of every live process we can see. The uid is read from
+    ``status``: a process that made itself non-dumpable shows its /proc folder as root's."""
     found = []
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[-1].split()
-            owner = os.stat(f"/proc/{entry}").st_uid
-        except (OSError, IndexError):
+            with open(f"/proc/{entry}/status", "rb") as f:
+                status = f.read()
+            state, parent, owner = (_field(status, key) for key in (b"State", b"PPid", b"Uid"))
+        except (OSError, ValueError):
             continue
-        if fields[0] != b"Z":
-            found.append((int(entry), int(fields[1]), owner))
+        if state != b"Z":
+            found.append((int(entry), int(parent), int(owner)))
     return found
+
+
+def _field(status: bytes, key: bytes) -> bytes:
+    """The first word of line ``key:`` of a /proc status file."""
+    start = status.index(b"\n" + key + b":") + len(key) + 2
+    return status[start:status.index(b"\n", start)].split()[0]
 
 
 def descendants(root: int) -> list[int]:

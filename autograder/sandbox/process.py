@@ -5,7 +5,9 @@ private scratch folder: ``lib/`` (the worker's own copy of the modules it may
 import, so nothing else of the toolkit, nor the reference, is on its path),
 ``files/`` (the files it serves, readable by its user alone) and ``work/`` (its only
 writable folder). It talks over a control socket; :meth:`Confined.fork` gives a
-:class:`Child` its own pipes and shared arena, which only that child ever holds.
+:class:`Child` its own pipes and shared arena, which only that child ever holds, and
+:meth:`Confined.end_children` leaves nothing of one child for the next: its processes,
+its user's files and IPC, the working folder and the private ``/tmp``.
 
 Whether a process is alive, and which processes are its children, is read from
 /proc by the grader, never asked of the process.
@@ -22,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +62,10 @@ class Child:
 
     def alive(self) -> bool:
         return self.pid < 0 or is_alive(self.pid)  # unknown pid: rely on EOF and time-outs
+
+    def ask(self, message: dict, timeout: float) -> dict:
+        """One request and its reply, serving nothing in between (an import)."""
+        return ask(self.channel, self.alive, message, timeout)
 
     def close(self) -> None:
         for fd in (self.channel.read_fd, self.channel.write_fd):
@@ -165,20 +172,11 @@ class Confined:
     def ask(self, message: dict, timeout: float) -> dict:
         """One request on the control channel and its reply (no callbacks are served:
         nothing reaches the grader from a process outside a graded call)."""
-        deadline = time.monotonic() + timeout
         try:
-            self.control.write(wire.dump(message), deadline, self.alive)
-            answer = self.control.receive(deadline, self.alive)
-        except wire.ChannelTimeout:
+            return ask(self.control, self.alive, message, timeout)
+        except ProcessGone:
             self.stop()
-            raise ProcessGone(f"did not finish within {timeout:.0f} s", timed_out=True) from None
-        except (EOFError, OSError, wire.ProtocolError) as exc:
-            self.stop()
-            raise ProcessGone(death_reason(exc)) from None
-        if answer["op"] != wire.REPLY:
-            self.stop()
-            raise ProcessGone("asked the grader for something outside a graded call")
-        return answer
+            raise
 
     def fork(self, timeout: float) -> Child:
         """A fresh child of the zygote with pipes and an arena of its own. The caller has
@@ -216,8 +214,10 @@ class Confined:
 
     def end_children(self) -> None:
         """Kill every process below the zygote (the current child and all it started) and,
-        with a pool user of its own, every other process of that user, and its files in
-        the shared temp folders: nothing one contract name leaves reaches the next."""
+        with a pool user of its own, every other process of that user; then remove what
+        they wrote: the working folder, the private ``/tmp`` and ``/dev/shm`` (under
+        bubblewrap, reached through the zygote's root), and that user's files and IPC
+        objects wherever anyone may write. Nothing one context leaves reaches the next."""
         if not self.pid:
             return
         user = self.jail.users.get(self.role)
@@ -229,21 +229,15 @@ class Confined:
             return found
 
         jails.kill_until_gone(strays)
+        empty(self.workdir)
+        if self.jail.bwrap is not None:  # its view holds our folders: those are kept
+            root = Path(f"/proc/{self.pid}/root")
+            kept = {root / p.relative_to("/") for p in (self.lib, self.files_dir)}
+            for folder in ("tmp", "dev/shm"):
+                empty(root / folder, kept)
         if user is not None:
             jails.remove_files_of(user.pw_uid)
             jails.remove_ipc_of(user.pw_uid)
-
-    def wipe(self) -> None:
-        """Stop the process and empty its working folder (nothing carries over)."""
-        self.stop()
-        for path in self.workdir.iterdir():
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-        user = self.jail.users.get(self.role)
-        if user is not None:
-            jails.remove_files_of(user.pw_uid)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None and is_alive(self.pid or
@@ -280,6 +274,41 @@ class Confined:
                 break
             chain.append(children[0])
         return chain
+
+
+def ask(channel: wire.Channel, alive: Callable[[], bool], message: dict,
+        timeout: float) -> dict:
+    """Send ``message`` and return the reply; :class:`ProcessGone` when none comes in time,
+    the process dies, or it asks the grader for something instead."""
+    deadline = time.monotonic() + timeout
+    try:
+        channel.write(wire.dump(message), deadline, alive)
+        answer = channel.receive(deadline, alive)
+    except wire.ChannelTimeout:
+        raise ProcessGone(f"did not finish within {timeout:.0f} s", timed_out=True) from None
+    except (EOFError, OSError, wire.ProtocolError) as exc:
+        raise ProcessGone(death_reason(exc)) from None
+    if answer["op"] != wire.REPLY:
+        raise ProcessGone("asked the grader for something outside a graded call")
+    return answer
+
+
+def empty(folder: Path, kept: set[Path] = frozenset()) -> None:
+    """Remove everything inside ``folder`` but the ``kept`` paths and the folders that lead
+    to them (never following a link); nothing when it is gone. (Removing a mount point
+    from outside its namespace would detach what is mounted there.)"""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            path = Path(entry.path)
+            with contextlib.suppress(OSError):
+                if path in kept:
+                    continue
+                if any(path in k.parents for k in kept):
+                    empty(path, kept)
+                elif entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
 
 
 def is_alive(pid: int) -> bool:

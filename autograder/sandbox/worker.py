@@ -11,16 +11,18 @@ The same program serves two roles:
   contract name the student's code reaches (another file's import, or another
   name of the same file) is a proxy for the grader's reference, so that one bug
   costs points once; the broker decides which names it may reach. Outside a
-  graded call (at import time, or in an "own program" check) those names are the
-  student's own.
+  graded call (at import time) those names are the student's own; in an "own
+  program" check, all but the ``served`` ones (the neighbours that failed on their own).
 - ``reference``: the reference solution, serving the contract names that the
   student's code calls, so that reference code never runs with the student's
   arguments inside the grader.
 
-As a zygote, the process imports the files once and then forks one child per
-contract name (``fork``). The child talks to the grader over pipes and an arena
-that the grader made for it alone, so nothing one name leaves behind (threads,
-timers, children, bytes in a pipe) reaches another.
+As a zygote, the process compiles the student's files once and runs none of
+them: it forks one child per context (a contract name, the visibility of its
+tests, the pass), and the child imports the submission. The child closes every
+descriptor but the pipes and the arena the grader made for it alone before any
+code of the submission runs, so nothing one context leaves behind (threads,
+timers, children, a pipe or a shared mapping made at import) reaches another.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import ctypes
+import gc
 import importlib
 import importlib.util
 import io
@@ -48,6 +51,7 @@ from autograder.sandbox import protocol as wire
 
 OUTPUT_CAP = 4000  # characters of output kept per request
 _PR_SET_CHILD_SUBREAPER = 36  # as in jail.py, which the worker may not import
+_PR_SET_DUMPABLE = 4
 
 
 class CappedWriter(io.TextIOBase):
@@ -92,7 +96,7 @@ class NeighbourProxy:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         worker = self._worker
-        if worker.graded_depth and not worker.own:
+        if worker.routed(f"{self._module}.{self.__name__}"):
             return worker.ask(wire.request(wire.CALL, target=f"{self._module}.{self.__name__}"),
                               args, kwargs)
         return getattr(worker.load(self._module), self.__name__)(*args, **kwargs)
@@ -141,7 +145,10 @@ class Worker:
         self.modules: dict[str, types.ModuleType] = {}
         self.load_errors: dict[str, BaseException] = {}
         self.graded_depth = 0  # how many graded calls are running (nested callbacks count)
-        self.own = False  # an "own program" check: neighbours are the student's own
+        self.own = False  # an "own program" check: neighbours are the student's own...
+        self.served: frozenset[str] = frozenset()  # ...except these, still the grader's
+        self.code: dict[str, types.CodeType] = {}  # the student's files, compiled at INIT
+        self.zygote = False  # a student-mode process that has not forked: runs none of it
 
     # -- the channel ---------------------------------------------------------------
     def serve(self) -> None:
@@ -182,6 +189,10 @@ class Worker:
         """A value from the grader: our own objects come back as themselves."""
         return wire.decode(data, self._local_or_proxy, self.arena)
 
+    def routed(self, target: str) -> bool:
+        """Whether a call of contract name ``target`` goes to the grader's reference."""
+        return bool(self.graded_depth) and (not self.own or target in self.served)
+
     def _local_or_proxy(self, data: dict) -> Any:
         if data["home"] == self.registry.home:
             return self.registry.get(data)
@@ -196,6 +207,8 @@ class Worker:
             raise self.load_errors[name]
         if name not in self.files:
             raise ImportError(f"{name}.py was not submitted")
+        if self.zygote:
+            raise RuntimeError("the zygote runs no code of the submission")
         if not self.student:  # the reference's files import each other by name
             folder = os.path.dirname(self.files[name])
             if folder not in sys.path:
@@ -206,7 +219,7 @@ class Worker:
         module = importlib.util.module_from_spec(spec)
         self.modules[name] = module  # visible while it runs, as in a normal import
         try:
-            spec.loader.exec_module(module)
+            exec(self.code[name], module.__dict__)  # noqa: S102 - the file, compiled at INIT
         except BaseException as exc:
             del self.modules[name]
             self.load_errors[name] = exc
@@ -214,24 +227,25 @@ class Worker:
         return module
 
     @contextlib.contextmanager
-    def graded(self, module: str, keep: str, own: bool):
+    def graded(self, module: str, keep: str, own: bool, served: frozenset[str]):
         """While ``module.keep`` runs, the module's other contract names are neighbours
-        (unless ``own``: then the student's code runs as it was written)."""
-        mod = self.modules.get(module) if self.student and not own else None
+        (with ``own``, only the ``served`` ones: the rest runs as the student wrote it)."""
+        mod = self.modules.get(module) if self.student else None
         saved = {}
         if mod is not None:
             for name in self.contract.get(module, ()):
-                if name != keep and name in mod.__dict__:
+                routed = not own or f"{module}.{name}" in served
+                if name != keep and name in mod.__dict__ and routed:
                     saved[name] = mod.__dict__[name]
                     mod.__dict__[name] = NeighbourProxy(self, module, name)
-        outer = self.own
+        outer = self.own, self.served
         self.graded_depth += 1
-        self.own = own
+        self.own, self.served = own, served
         try:
             yield
         finally:
             self.graded_depth -= 1
-            self.own = outer
+            self.own, self.served = outer
             if mod is not None:
                 mod.__dict__.update(saved)
 
@@ -247,15 +261,33 @@ class Worker:
                 self.load_errors[module] = ImportError(why)
             self.registry.home = "worker" if self.student else "reference"
             if self.student:
+                self.zygote = True
+                self.compile_files()
                 for module in self.contract:
                     sys.modules[module] = ForwardingModule(self, module)
+                gc.freeze()  # a child's collections skip the zygote's objects: no page copied
             return wire.reply()
         if op == wire.FORK:
             return self.fork()
+        if op == wire.LOAD and self.zygote:
+            return wire.reply(error={"types": ["RuntimeError"],
+                                     "message": "the zygote runs no code of the submission"})
         if op == wire.RELEASE:
             self.registry.release([int(i) for i in message.get("ids", [])])
             return wire.reply()
         return self.run(message)
+
+    def compile_files(self) -> None:
+        """Read and compile the student's files once, running none of them: every child
+        imports the same code, whatever a file on disk becomes later."""
+        for name, path in self.files.items():
+            if name in self.load_errors:
+                continue
+            try:
+                with open(path, "rb") as f:
+                    self.code[name] = compile(f.read(), path, "exec", dont_inherit=True)
+            except (SyntaxError, ValueError, OSError) as exc:
+                self.load_errors[name] = exc
 
     def fork(self) -> dict | None:
         """Continue as a fresh child on the pipes and arena the grader sends with the
@@ -266,7 +298,8 @@ class Worker:
         read_fd, write_fd, arena_fd = fds
         pid = os.fork()
         if pid == 0:
-            os.close(self.channel.read_fd)
+            _close_all_but(fds)
+            self.zygote = False
             self.channel = wire.Channel(read_fd, write_fd)
             self.arena = memoryview(mmap.mmap(arena_fd, os.fstat(arena_fd).st_size))
             os.close(arena_fd)
@@ -301,18 +334,21 @@ class Worker:
 
     def dispatch(self, message: dict, args: list, kwargs: dict) -> Any:
         op, own = message["op"], bool(message.get("own"))
+        served = frozenset(str(n) for n in message.get("served") or ())
         if op == wire.LOAD:
+            for module, why in dict(message.get("unavailable") or {}).items():
+                self.load_errors.setdefault(module, ImportError(why))
             self.load(message["module"])
             return None
         if op == wire.CALL:
             module, name = str(message["target"]).split(".", 1)
             func = getattr(self.load(module), name)
-            with self.graded(module, name, own):
+            with self.graded(module, name, own, served):
                 return func(*args, **kwargs)
         obj = self.registry.get(message["handle"])
         name = str(message.get("name", ""))
         cls = type(obj)
-        with self.graded(cls.__module__, cls.__name__, own):
+        with self.graded(cls.__module__, cls.__name__, own, served):
             if op == wire.GETATTR:
                 value = getattr(obj, name)
                 if callable(value) and not isinstance(value, type):
@@ -361,6 +397,24 @@ def describe_exception(exc: BaseException) -> dict:
             "traceback": "".join(lines)[-3000:]}
 
 
+def _close_all_but(keep: list[int]) -> None:
+    """Close every descriptor above 2 except ``keep`` (what the zygote held: its channel)."""
+    for entry in os.listdir("/proc/self/fd"):
+        fd = int(entry)
+        if fd > 2 and fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _quiet() -> None:
+    """Point standard output and error at /dev/null: the log the process started with
+    is never inherited by a child (what one context writes, another could read)."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(null)
+
+
 def _kill_children() -> None:
     """Kill and reap every child of this process (orphans re-parented to us included)."""
     me = os.getpid()
@@ -396,9 +450,12 @@ def apply_limits(limits: dict) -> None:
 def main() -> None:
     """Entry point of a sandboxed process: serve the grader on the control socket."""
     control_fd = int(sys.argv[1])
-    with contextlib.suppress(OSError, AttributeError):  # orphans of a fork come back to us
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphans of a fork come back to us
+        libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)  # a child of the same user cannot trace us
     apply_limits(json.loads(sys.argv[2]))
+    _quiet()  # the log took what Python said while starting; nothing written later is kept
     Worker(wire.Channel(control_fd, control_fd), None).serve()
 
 
