@@ -193,6 +193,34 @@ def test_no_cell_of_grades_csv_or_of_the_merge_is_a_formula(tmp_path, monkeypatc
         "'@SUM(1+1)*cmd|' /C calc'!A0; pair@x.edu", "-5.0")
 
 
+def test_an_export_index_of_nested_aliases_is_refused_at_once(tmp_path):
+    """Nine levels of ten aliases ("billion laughs") stand for 10**9 names once the index is
+    walked: the index is refused in one line, before anything is graded."""
+    source = tmp_path / "export"
+    (source / "submission_1").mkdir(parents=True)
+    laughs = ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    laughs += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
+    (source / "submission_metadata.yml").write_text(
+        "\n".join(laughs) + "\nsubmission_1: {':submitters': *l8}\n")
+    start = time.monotonic()
+    done = run_cli("grade-batch", "song_contest", str(source), "--out", str(tmp_path / "out"),
+                   check=False, timeout=60)
+    assert time.monotonic() - start < 30
+    assert (done.returncode, done.stderr) == (2, "autograder: error: submission_metadata.yml: its "
+                                                 "aliases (*name) expand it by more than 100000 "
+                                                 "entries\n")
+    assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_an_export_index_that_is_no_mapping_of_folders_is_one_error(tmp_path):
+    (tmp_path / "submission_1").mkdir()
+    for text in ("- a list\n", "submission_1: just a name\n"):
+        (tmp_path / "submission_metadata.yml").write_text(text)
+        with pytest.raises(config.ConfigError, match="^submission_metadata.yml: not Gradescope's "
+                                                     "export index"):
+            batch.discover(tmp_path, tmp_path / "work")
+
+
 # -- resumable -------------------------------------------------------------------------------
 def test_the_key_changes_with_the_files_the_metadata_and_the_grader(tmp_path):
     folder = tmp_path / "sub"
