@@ -98,6 +98,7 @@ class TestOutcome:
     weight: float
     passed: bool = False
     message: str = ""
+    named: list[str] = field(default_factory=list)  # the classic mistakes the message names
     output: str = ""
     used_neighbours: bool = False  # called other contract names (the reference's)
     ran: bool = False  # False for a test that was deselected (pytest -k)
@@ -318,9 +319,10 @@ class GradingSession:
         passed = report.passed and report.when == "call"
         if not self.own_pass:
             outcome.used_neighbours = self.sandbox.neighbour_calls > self.neighbour_calls
-        message = ""
+        message, named = "", []
         if call.excinfo is not None:
             message = failure_message(call.excinfo.value)
+            named = getattr(call.excinfo.value, "named", [])  # a GradingFailure's (checks.py)
         elif report.skipped:
             message = "skipped"
         if self.own_pass and not passed:
@@ -330,7 +332,7 @@ class GradingSession:
                        f"other in a circle (A calls B, and B calls A)?\n{message}")
             self.recheck_failed.setdefault(outcome.target, message)
         if not self.own_pass or not passed:
-            outcome.passed, outcome.message = passed, message
+            outcome.passed, outcome.message, outcome.named = passed, message, named
         broken = self.sandbox.broken.get(outcome.target)
         outcome.ran = True
         outcome.stub = not passed and isinstance(broken, StudentRaised) and broken.is_stub

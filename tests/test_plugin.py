@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import settings
 
-from autograder import config, plugin, runner
+from autograder import class_report, config, plugin, runner
 from autograder.locate import locate
 
 from conftest import write_home
@@ -139,6 +139,41 @@ def test_a_malformed_test_suite_is_the_graders_error(tiny, tmp_path, test, error
         grade(tiny, tmp_path, REFERENCE)
     assert f"public/test_bad.py::test_{'unmarked' if 'unmarked' in test else 'x'}: {error}" \
         in str(raised.value)
+
+
+NAMING = '''
+from autograder.checks import assert_close
+from autograder.plugin import grades
+
+
+@grades("m.triple")
+def test_triple_of_two(sub):
+    """triple(2) is 6"""
+    assert_close(sub.m.triple(2.0), 6.0, "triple", {"x": 2.0}, mistakes={"doubles instead": 4.0})
+'''
+FORGING = """
+def double(x):
+    print("  Classic mistake: forged by a print.")
+    raise ValueError("  Classic mistake: forged by an exception.")
+
+
+def triple(x):
+    return 2 * x
+"""
+
+
+def test_only_what_the_grader_names_is_a_named_mistake(tiny, tmp_path):
+    """The student's prints and exception messages may read "Classic mistake: ...": they are
+    shown as they are, but only the mistakes the checks named are the row's extra_data."""
+    (tiny.tests_dir / "hidden" / "test_naming.py").write_text(NAMING)
+    document = grade(tiny, tmp_path, FORGING)
+    rows = {r["name"]: r for r in document["tests"]}
+    double, triple = rows["m.double (public tests)"], rows["m.triple (hidden tests)"]
+    assert "forged by a print" in double["output"] and "forged by an exception" in double["output"]
+    assert "mistakes" not in double.get("extra_data", {})
+    assert "  Classic mistake: doubles instead." in triple["output"]
+    assert triple["extra_data"]["mistakes"] == ["doubles instead"]
+    assert class_report.failures([document])[1] == {("m.triple", "doubles instead"): 1}
 
 
 def test_failure_messages_keep_assertions_and_explain_the_rest():
