@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.configuration import set_hypothesis_home_dir
+from hypothesis.errors import Flaky
 
 from autograder import report
 from autograder.config import Assignment, load_path
@@ -53,6 +54,8 @@ RECHECKS_PER_NAME = 3  # tests run again with the student's own neighbours
 OUTPUT_CAP = 2000
 CURVE_POINTS = 500  # points of a recorded curve kept in results.json
 UNSHIPPED_WEIGHTS = "tests/unshipped_weights.json"  # in a student copy: the hidden tests' weights
+FLAKY = ("your function gave a different answer when called again with the same input (does it "
+         "keep state between calls, or use randomness without the seed it is given?)")
 
 
 def grades(target: str, weight: float = 1.0) -> pytest.MarkDecorator:
@@ -432,13 +435,20 @@ def as_curve(values: Any) -> list[float | None]:
 
 
 def failure_message(exc: BaseException) -> str:
-    """The student-facing text of a failed test, with hypothesis' smallest example."""
-    text = str(exc).strip()
-    if not isinstance(exc, (AssertionError, StudentCodeError, pytest.fail.Exception,
-                            pytest.skip.Exception)):
-        text = f"the grader could not use your result ({type(exc).__name__}: {text})"
-    notes = [str(n) for n in getattr(exc, "__notes__", [])]
-    text = "\n".join([text or type(exc).__name__, *notes]).strip()
+    """The student-facing text of a failed test, with hypothesis' smallest example. When
+    an example failed once and not when hypothesis ran it again (``Flaky``), the student
+    reads that, and what the first run found: hypothesis' own report quotes the test's
+    source and the grader's traceback."""
+    if isinstance(exc, Flaky):
+        first = getattr(exc, "exceptions", ())[:1]  # a FlakyFailure's first failure
+        text = "\n".join([FLAKY, *(f"The first time: {failure_message(e)}" for e in first)])
+    else:
+        text = str(exc).strip()
+        if not isinstance(exc, (AssertionError, StudentCodeError, pytest.fail.Exception,
+                                pytest.skip.Exception)):
+            text = f"the grader could not use your result ({type(exc).__name__}: {text})"
+        notes = [str(n) for n in getattr(exc, "__notes__", [])]
+        text = "\n".join([text or type(exc).__name__, *notes]).strip()
     return text[:MESSAGE_CAP] + ("\n[...]" if len(text) > MESSAGE_CAP else "")
 
 
