@@ -36,7 +36,6 @@ from typing import Any
 
 from autograder import config, mistakes, mutate, runner, scoring, variants
 from autograder.locate import locate
-from autograder.mistakes import CLASSIC
 from autograder.plugin import GradingSession
 
 
@@ -99,8 +98,7 @@ def grade_job(name: str, job: Job) -> Graded:
     for outcome in outcomes:
         if outcome.ran and not outcome.passed:
             graded.failed.setdefault(outcome.target, f"{outcome.title}: {outcome.message}")
-            named |= {line.strip().removeprefix(CLASSIC).strip().rstrip(".")
-                      for line in outcome.message.splitlines() if line.strip().startswith(CLASSIC)}
+            named |= set(outcome.named)
     graded.named = sorted(named)
     return graded
 

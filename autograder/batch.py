@@ -39,8 +39,6 @@ from importlib import metadata as installed
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from autograder import class_report, config, packaging, results, runner
 from autograder.sandbox import jail
 from autograder.sandbox.jail import DEFAULT_POOL
@@ -98,7 +96,10 @@ def discover(source: Path, workdir: Path) -> tuple[dict[str, Path], dict[str, di
     metadata = {}
     index = source / "submission_metadata.yml"
     if index.is_file():
-        data = yaml.safe_load(index.read_text(encoding="utf-8")) or {}
+        data = config.read_yaml(index, outside=True) or {}
+        if not isinstance(data, dict) or not all(isinstance(e, dict) for e in data.values()):
+            raise config.ConfigError(f"{index.name}: not Gradescope's export index (a mapping "
+                                     "of submission folders to their submitters)")
         for folder, entry in data.items():
             metadata[str(folder)] = export_to_metadata(entry)
     return folders, metadata

@@ -30,13 +30,20 @@ np.set_printoptions(precision=6, threshold=24, edgeitems=3, linewidth=88)
 
 
 class GradingFailure(AssertionError):
-    """A grading test failed; the message is shown to the student as is."""
+    """A grading test failed; the message is shown to the student as is, with the message
+    of the classic mistake it names, if any, below it. ``named`` holds that mistake's
+    sentence: the class report counts what the grader named, never text that reads so."""
+
+    def __init__(self, message: str, mistake: str = "") -> None:
+        super().__init__(f"{message}\n{mistake}" if mistake else message)
+        self.named = [mistakes.sentence(mistake)] if mistake else []
 
 
-def fail(message: str) -> None:
-    """Fail the current test with ``message``."""
+def fail(message: str, mistake: str = "") -> None:
+    """Fail the current test with ``message``; ``mistake``: the message of a classic mistake
+    the failure matches (``classic_mistakes(__file__)[id]``), shown below it."""
     __tracebackhide__ = True
-    raise GradingFailure(message)
+    raise GradingFailure(message, mistake)
 
 
 def show(value: Any) -> str:
@@ -120,12 +127,13 @@ def assert_close(
                                  diff.shape)
         lines.append(f"  largest difference at index {tuple(int(i) for i in index)}: "
                      f"expected {want[index]:.10g}, got {got[index]:.10g}")
+    named = ""
     for name, wrong in (mistakes or {}).items():
         wrong = np.asarray(wrong, dtype=np.float64)
         if wrong.shape == got.shape and np.allclose(got, wrong, rtol=rtol, atol=atol):
-            lines.append(name if name.lstrip().startswith(CLASSIC) else f"  {CLASSIC} {name}.")
+            named = name if name.lstrip().startswith(CLASSIC) else f"  {CLASSIC} {name}."
             break
-    fail("\n".join(lines))
+    fail("\n".join(lines), named)
 
 
 def assert_unchanged(sub: Any, what: str, arguments: str = "its input",
@@ -137,7 +145,7 @@ def assert_unchanged(sub: Any, what: str, arguments: str = "its input",
     mutated = sub.last_call.get("mutated", [])
     if mutated:
         fail(f"{what} modified {arguments} in place ({', '.join(mutated)})"
-             + (f"; {hint}" if hint else "") + (f"\n{mistake}" if mistake else ""))
+             + (f"; {hint}" if hint else ""), mistake)
 
 
 @contextlib.contextmanager
@@ -236,7 +244,7 @@ def check_frozen_case(sub: Any, target: str, case: dict) -> None:
         named = classic_mistake(case, answers)
         if named is None:
             raise
-        raise GradingFailure(f"{failure}\n{named}") from None
+        raise GradingFailure(str(failure), named) from None
 
 
 def all_answers(obj: Any, case: dict, answers: list[Any]) -> list[Any]:

@@ -4,7 +4,7 @@ where it struggled, on one page that can be emailed.
 - the scores: a histogram, the mean, median and maximum (one score per student);
 - per contract name (per question for a written assignment): the mean points out of
   the name's points and the pass rate, hardest first (one count per submission);
-- the most common failed tests and named mistakes ("Classic mistake: ..."), with counts;
+- the most common failed tests and the classic mistakes the grader named, with counts;
 - every curve the tests recorded (``extra_data['curves']`` of a row; the optimization
   assignment's training and validation losses): the class's median and spread against
   the reference's;
@@ -37,7 +37,6 @@ import numpy as np
 
 from autograder import results, sanitize
 from autograder.config import Assignment
-from autograder.mistakes import CLASSIC
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 STYLE = """body{font-family:system-ui,sans-serif;max-width:64rem;margin:1rem auto;padding:0 1rem;
@@ -48,7 +47,6 @@ font-variant-numeric:tabular-nums}pre{white-space:pre-wrap;margin:0;font-size:.8
 img{max-width:100%}.failed{color:#c0392b}"""
 TOP = 12  # rows of the tables of failures and of named mistakes
 PARAMETERS = re.compile(r" \[[^\]]*\]$")  # "title [case-id]" of a parametrized test
-MISTAKE = re.compile(re.escape(CLASSIC) + r"\s*(.+?)\.?\s*$")
 NO_MATPLOTLIB = "(figures need matplotlib: pip install 'autograder[instructor]')"
 
 
@@ -101,7 +99,9 @@ def failed_tests(test: dict[str, Any]) -> list[tuple[str, str]]:
 
 def failures(documents: Iterable[dict[str, Any]]) -> tuple[Counter, Counter, dict]:
     """How many submissions failed each (contract name, test), with an example of why, and
-    how many made each named mistake (contract name, mistake)."""
+    how many made each named mistake (contract name, mistake): a mistake the grader named
+    (a row's ``extra_data['mistakes']``), never a line of the output that reads like one,
+    which the student's code may have printed."""
     failed: Counter = Counter()
     mistakes: Counter = Counter()
     examples: dict[tuple[str, str], str] = {}
@@ -114,10 +114,8 @@ def failures(documents: Iterable[dict[str, Any]]) -> tuple[Counter, Counter, dic
             for title, why in failed_tests(test):
                 seen.add((tag, title))
                 examples.setdefault((tag, title), why)
-            for line in str(test.get("output", "")).splitlines():
-                match = MISTAKE.search(line)
-                if match:
-                    made.add((tag, match.group(1)))
+            named = (test.get("extra_data") or {}).get("mistakes")
+            made |= {(tag, str(said)) for said in (named if isinstance(named, list) else [])}
         failed.update(seen)
         mistakes.update(made)
     return failed, mistakes, examples

@@ -164,10 +164,47 @@ def load_late_terms(path: Path) -> tuple[dt.datetime, LatePolicy]:
     return late_terms(read_yaml(path), path.name)
 
 
-def read_yaml(path: Path) -> Any:
-    """The YAML data of ``path``; a syntax error is ``NAME:LINE:COL: problem``."""
+ALIASED_NODES = 100_000  # the nodes aliases may add to a file from outside the course
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, refusing a document whose aliases (``*name``) add more than
+    ALIASED_NODES nodes to those it writes out: a few lines of nested aliases stand for
+    hundreds of millions of nodes ("billion laughs") once the data is walked."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        sizes: dict[int, float] = {}
+        if _expanded(node, sizes, set()) - len(sizes) > ALIASED_NODES:
+            raise yaml.composer.ComposerError(
+                None, None, f"its aliases (*name) expand it by more than {ALIASED_NODES} "
+                "entries", None)
+        return super().construct_document(node)
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, float], within: set[int]) -> float:
+    """How many nodes ``node`` stands for, its aliases expanded (infinitely many when it holds
+    itself); ``sizes`` keeps the count of each node met, ``within`` the nodes ``node`` is in."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if id(node) in within:
+        return math.inf
+    within.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        children = [item for pair in node.value for item in pair]
+    else:
+        children = node.value if isinstance(node, yaml.SequenceNode) else []
+    sizes[id(node)] = 1 + sum(_expanded(child, sizes, within) for child in children)
+    within.discard(id(node))
+    return sizes[id(node)]
+
+
+def read_yaml(path: Path, outside: bool = False) -> Any:
+    """The YAML data of ``path``; a syntax error is ``NAME:LINE:COL: problem``. A file
+    from ``outside`` the course's own repository (Gradescope's export index) is refused
+    the same way when its aliases stand for too much (:class:`_BoundedLoader`)."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"),
+                         Loader=_BoundedLoader if outside else yaml.SafeLoader)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

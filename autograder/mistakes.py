@@ -43,6 +43,13 @@ class Mistake:
         return f"  {CLASSIC} {self.says}.\n  Hint: {self.hint}"
 
 
+def sentence(message: str) -> str:
+    """The sentence a test's mistake message names: ``says`` of a catalogue message
+    (:meth:`Mistake.message`), or the text of a ``CLASSIC`` line a test wrote itself."""
+    first = message.strip().split("\n", 1)[0]
+    return first.removeprefix(CLASSIC).strip().rstrip(".")
+
+
 def load(assignment: config.Assignment, file: str = CATALOGUE) -> list[Mistake]:
     """The mistakes of ``file`` next to ``assignment`` (none when it is missing): the
     catalogue, whose entries need ``says`` and ``hint``, or ``MUTANTS``, whose need not."""

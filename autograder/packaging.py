@@ -7,7 +7,9 @@ weight of the hidden tests per contract name (so the local report shares points 
 Gradescope does); never the reference or the hidden tests themselves.
 ``<name>-gradescope.zip`` holds ``setup.sh`` and ``run_autograder`` at its root and
 everything they need offline after setup. Neither holds what only ``autograder audit``
-reads: the hand-written mutants (``mutants.yaml``) and correct variants (``variants/``).
+reads: the hand-written mutants (``mutants.yaml``), correct variants (``variants/``) and
+the ``audit`` section of assignment.yaml (which names lines of the reference and says how
+it draws random numbers).
 
 Both are byte-reproducible: fixed timestamps, sorted entries, fixed permissions.
 """
@@ -21,6 +23,8 @@ import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
+
+import yaml
 
 from autograder import config, plugin, runner
 
@@ -74,7 +78,7 @@ def student_files(assignment: config.Assignment) -> dict[str, bytes]:
     if public.is_dir():
         entries |= _files_under(public, f"{root}tests/public/")
     entries |= toolkit_files(root)
-    entries[f"{root}assignment.yaml"] = (assignment.root / "assignment.yaml").read_bytes()
+    entries[f"{root}assignment.yaml"] = shipped_assignment_file(assignment)
     entries[f"{root}conftest.py"] = CONFTEST[assignment.kind].encode()
     entries[f"{root}pytest.ini"] = PYTEST_INI.encode()
     entries[f"{root}requirements.txt"] = student_requirements(assignment)
@@ -109,9 +113,38 @@ def gradescope_files(assignment: config.Assignment) -> dict[str, bytes]:
     root = f"assignments/{assignment.name}/"
     entries |= {name: data for name, data in _files_under(assignment.root, root).items()
                 if not name.removeprefix(root).startswith(AUDIT_ONLY)}
+    entries[f"{root}assignment.yaml"] = shipped_assignment_file(assignment)
     if assignment.solutions_dir.is_dir():
         entries |= _files_under(assignment.solutions_dir, f"solutions/{assignment.name}/")
     return entries
+
+
+def shipped_assignment_file(assignment: config.Assignment) -> bytes:
+    """assignment.yaml as both zips ship it: as written, comments included, but without its
+    top-level ``audit`` section and the comment lines just above it. A ConfigError when
+    the section cannot be cut out as whole lines (an alias, say)."""
+    path = assignment.root / "assignment.yaml"
+    text = path.read_text(encoding="utf-8")
+    document = yaml.compose(text)
+    keys = document.value if isinstance(document, yaml.MappingNode) else []
+    found = [(key, value) for key, value in keys if key.value == "audit"]
+    if not found:
+        return text.encode()
+    key, value = found[0]
+    while isinstance(value, (yaml.MappingNode, yaml.SequenceNode)) and not value.flow_style:
+        value = value.value[-1][1] if isinstance(value, yaml.MappingNode) else value.value[-1]
+    # from the key's line to the line of the section's last character
+    first, last = key.start_mark.line, value.end_mark.line - (value.end_mark.column == 0)
+    lines = text.splitlines(keepends=True)
+    while first > 0 and lines[first - 1].startswith("#"):
+        first -= 1
+    shipped = "".join(lines[:first] + lines[last + 1:]).rstrip("\n") + "\n"
+    wanted = config.read_yaml(path)
+    del wanted["audit"]
+    if yaml.safe_load(shipped) != wanted:
+        raise config.ConfigError(f"{path.name}: its audit section cannot be left out of the "
+                                 "release zips; write it as a block of its own, with no alias")
+    return shipped.encode()
 
 
 def _fill(template: Path, assignment: config.Assignment) -> str:

@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.configuration import set_hypothesis_home_dir
+from hypothesis.errors import Flaky
 
 from autograder import report
 from autograder.config import Assignment, load_path
@@ -53,6 +54,8 @@ RECHECKS_PER_NAME = 3  # tests run again with the student's own neighbours
 OUTPUT_CAP = 2000
 CURVE_POINTS = 500  # points of a recorded curve kept in results.json
 UNSHIPPED_WEIGHTS = "tests/unshipped_weights.json"  # in a student copy: the hidden tests' weights
+FLAKY = ("your function gave a different answer when called again with the same input (does it "
+         "keep state between calls, or use randomness without the seed it is given?)")
 
 
 def grades(target: str, weight: float = 1.0) -> pytest.MarkDecorator:
@@ -98,6 +101,7 @@ class TestOutcome:
     weight: float
     passed: bool = False
     message: str = ""
+    named: list[str] = field(default_factory=list)  # the classic mistakes the message names
     output: str = ""
     used_neighbours: bool = False  # called other contract names (the reference's)
     ran: bool = False  # False for a test that was deselected (pytest -k)
@@ -317,9 +321,10 @@ class GradingSession:
         passed = report.passed and report.when == "call"
         if not self.own_pass:
             outcome.used_neighbours = self.sandbox.neighbour_calls > self.neighbour_calls
-        message = ""
+        message, named = "", []
         if call.excinfo is not None:
             message = failure_message(call.excinfo.value)
+            named = getattr(call.excinfo.value, "named", [])  # a GradingFailure's (checks.py)
         elif report.skipped:
             message = "skipped"
         if self.own_pass and not passed:
@@ -330,7 +335,7 @@ class GradingSession:
                        f"other in a circle (A calls B, and B calls A)?\n{message}")
             self.recheck_failed.setdefault(outcome.target, message)
         if not self.own_pass or not passed:
-            outcome.passed, outcome.message = passed, message
+            outcome.passed, outcome.message, outcome.named = passed, message, named
         broken = self.sandbox.broken.get(outcome.target)
         outcome.ran = True
         outcome.stub = not passed and isinstance(broken, StudentRaised) and broken.is_stub
@@ -430,13 +435,20 @@ def as_curve(values: Any) -> list[float | None]:
 
 
 def failure_message(exc: BaseException) -> str:
-    """The student-facing text of a failed test, with hypothesis' smallest example."""
-    text = str(exc).strip()
-    if not isinstance(exc, (AssertionError, StudentCodeError, pytest.fail.Exception,
-                            pytest.skip.Exception)):
-        text = f"the grader could not use your result ({type(exc).__name__}: {text})"
-    notes = [str(n) for n in getattr(exc, "__notes__", [])]
-    text = "\n".join([text or type(exc).__name__, *notes]).strip()
+    """The student-facing text of a failed test, with hypothesis' smallest example. When
+    an example failed once and not when hypothesis ran it again (``Flaky``), the student
+    reads that, and what the first run found: hypothesis' own report quotes the test's
+    source and the grader's traceback."""
+    if isinstance(exc, Flaky):
+        first = getattr(exc, "exceptions", ())[:1]  # a FlakyFailure's first failure
+        text = "\n".join([FLAKY, *(f"The first time: {failure_message(e)}" for e in first)])
+    else:
+        text = str(exc).strip()
+        if not isinstance(exc, (AssertionError, StudentCodeError, pytest.fail.Exception,
+                                pytest.skip.Exception)):
+            text = f"the grader could not use your result ({type(exc).__name__}: {text})"
+        notes = [str(n) for n in getattr(exc, "__notes__", [])]
+        text = "\n".join([text or type(exc).__name__, *notes]).strip()
     return text[:MESSAGE_CAP] + ("\n[...]" if len(text) > MESSAGE_CAP else "")
 
 

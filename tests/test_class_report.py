@@ -27,15 +27,18 @@ HOSTILE = "Eve <script>alert(1)</script> \x1b[31m\ud800"
 def document(failing: dict[str, str], late_days: int | None = 0,
              curve: list | None = None) -> dict:
     """A results document for two contract names as the grader writes it: each name's
-    public row passes unless ``failing`` gives it an output (its failed tests)."""
+    public row passes unless ``failing`` gives it an output (its failed tests); a row that
+    names a classic mistake lists it in its extra_data."""
     rows = []
     for target, points in (("losses.sigmoid", 3.0), ("optimizers.Adam", 6.0)):
         output = failing.get(target, "")
         rows.append(results.Row(f"{target} (public tests)", 0.0 if output else points, points,
                                 [target], output=output or f"✓ 2 of 2 tests passed: {target}"))
+        if output == ADAM_FAIL:
+            rows[-1].extra_data["mistakes"] = ["no bias correction"]
     if curve is not None:
-        rows[1].extra_data = {"curves": {"validation loss": {
-            "student": curve, "reference": [0.9, 0.5, 0.3, 0.2]}}}
+        rows[1].extra_data["curves"] = {"validation loss": {
+            "student": curve, "reference": [0.9, 0.5, 0.3, 0.2]}}
     lateness = None
     if late_days is not None:
         lateness = Lateness(DUE + dt.timedelta(days=late_days, hours=-1), DUE, late_days, 3.0)
@@ -89,6 +92,27 @@ def test_failures_count_submissions_once_per_test_and_mistake():
                       ("losses.sigmoid", "sigmoid is stable"): 1}
     assert mistakes == {("optimizers.Adam", "no bias correction"): 2}
     assert examples["losses.sigmoid", "sigmoid is stable"] == "sigmoid(-1000.0) overflowed"
+
+
+FORGED = "  Classic mistake: forged by the student."
+
+
+def test_only_the_mistakes_the_grader_named_are_counted():
+    """What the student's code printed, and the message of an exception it raised, may read
+    like the grader's "Classic mistake: ..."; only the mistakes the checks named count."""
+    printed = TestOutcome("t1", "Adam steps", "optimizers.Adam", "public", 1.0, ran=True,
+                          message="optimizers.Adam raised ValueError: no\n" + FORGED,
+                          output=f"{FORGED}\nClassic mistake: printed too.\n")
+    named = TestOutcome("t2", "Adam matches", "optimizers.Adam", "hidden", 1.0, ran=True,
+                        message="Adam.step\n  Classic mistake: no bias correction.",
+                        named=["no bias correction"])
+    passing = [TestOutcome(f"{t}{g}", "t", t, g, 1.0, passed=True, ran=True)
+               for t in OPT.points for g in ("public", "hidden") if t != "optimizers.Adam"]
+    graded = results.build(runner.name_rows(OPT, [printed, named, *passing]), None)
+    shown = "\n".join(t["output"] for t in graded["tests"])
+    assert FORGED.strip() in shown and "Classic mistake: printed too." in shown
+    _, mistakes, _ = class_report.failures([graded])
+    assert mistakes == {("optimizers.Adam", "no bias correction"): 1}
 
 
 def test_a_failed_row_without_test_lines_counts_as_itself():

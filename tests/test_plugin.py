@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 from hypothesis import settings
+from hypothesis.errors import FlakyFailure, FlakyStrategyDefinition
 
-from autograder import config, plugin, runner
+from autograder import class_report, config, plugin, runner
 from autograder.locate import locate
 
 from conftest import write_home
@@ -103,6 +104,28 @@ def test_a_test_that_fails_two_ways_gives_one_reason(tiny, tmp_path):
     assert "triple(x=0)" in given and "expected: 0" in given and "got:      1" in given, given
 
 
+STATEFUL = "CALLS = []\n\n\ndef double(x):\n    return 2 * x\n\n\ndef triple(x):\n" \
+    "    CALLS.append(x)\n    if len(CALLS) == 3:\n        {wrong}\n    return 3 * x\n"
+
+
+@pytest.mark.parametrize("wrong", ["return 3 * x + 1", "raise ValueError('third call')"],
+                         ids=["answer", "raise"])
+def test_an_answer_that_changes_when_called_again_is_explained_in_the_students_words(
+        tiny, tmp_path, wrong):
+    """The third call fails and hypothesis' replay of it does not: the student reads what
+    that means, and what the first call found, never hypothesis' Flaky report (the test's
+    source, the grader's traceback and files)."""
+    (tiny.tests_dir / "hidden" / "test_given.py").write_text(GIVEN)
+    row = next(t for t in grade(tiny, tmp_path, STATEFUL.format(wrong=wrong))["tests"]
+               if t["name"] == "m.triple (hidden tests)")
+    given = row["output"].split("✗ triple agrees with the reference on any number\n")[1]
+    assert given.startswith(f"    {plugin.FLAKY}\n    The first time: "), given
+    assert ("got:" in given) if wrong.startswith("return") else ("third call" in given), given
+    for leak in ("Flaky", "Traceback", "hypothesis", "assert_close", "ref.m.triple", ".py",
+                 str(tmp_path), "autograder/"):
+        assert leak not in given, (leak, given)
+
+
 def test_points_are_shared_by_weight_and_rows_follow_the_points(tiny, tmp_path):
     document = grade(tiny, tmp_path, REFERENCE, name="M (1).py")
     files, *rows = document["tests"]
@@ -141,6 +164,41 @@ def test_a_malformed_test_suite_is_the_graders_error(tiny, tmp_path, test, error
         in str(raised.value)
 
 
+NAMING = '''
+from autograder.checks import assert_close
+from autograder.plugin import grades
+
+
+@grades("m.triple")
+def test_triple_of_two(sub):
+    """triple(2) is 6"""
+    assert_close(sub.m.triple(2.0), 6.0, "triple", {"x": 2.0}, mistakes={"doubles instead": 4.0})
+'''
+FORGING = """
+def double(x):
+    print("  Classic mistake: forged by a print.")
+    raise ValueError("  Classic mistake: forged by an exception.")
+
+
+def triple(x):
+    return 2 * x
+"""
+
+
+def test_only_what_the_grader_names_is_a_named_mistake(tiny, tmp_path):
+    """The student's prints and exception messages may read "Classic mistake: ...": they are
+    shown as they are, but only the mistakes the checks named are the row's extra_data."""
+    (tiny.tests_dir / "hidden" / "test_naming.py").write_text(NAMING)
+    document = grade(tiny, tmp_path, FORGING)
+    rows = {r["name"]: r for r in document["tests"]}
+    double, triple = rows["m.double (public tests)"], rows["m.triple (hidden tests)"]
+    assert "forged by a print" in double["output"] and "forged by an exception" in double["output"]
+    assert "mistakes" not in double.get("extra_data", {})
+    assert "  Classic mistake: doubles instead." in triple["output"]
+    assert triple["extra_data"]["mistakes"] == ["doubles instead"]
+    assert class_report.failures([document])[1] == {("m.triple", "doubles instead"): 1}
+
+
 def test_failure_messages_keep_assertions_and_explain_the_rest():
     assert plugin.failure_message(AssertionError("expected 4")) == "expected 4"
     assert plugin.failure_message(KeyError("k")) == \
@@ -151,6 +209,11 @@ def test_failure_messages_keep_assertions_and_explain_the_rest():
     long = plugin.failure_message(AssertionError("x" * 10_000))
     assert len(long) == plugin.MESSAGE_CAP + len("\n[...]") and long.endswith("\n[...]")
     assert plugin.failure_message(AssertionError()) == "AssertionError"
+    flaky = FlakyFailure("Hypothesis test_x(sub=<your code>) produces unreliable results",
+                         [AssertionError("expected 4")])
+    flaky.add_note('  File "/autograder/source/tests/hidden/test_x.py", line 9, in test_x')
+    assert plugin.failure_message(flaky) == f"{plugin.FLAKY}\nThe first time: expected 4"
+    assert plugin.failure_message(FlakyStrategyDefinition("Inconsistent data")) == plugin.FLAKY
 
 
 def test_sub_calls_the_sandbox_by_contract_name():

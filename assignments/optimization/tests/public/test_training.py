@@ -28,8 +28,8 @@ def test_minibatches_cover_every_row_once(sub, n, batch_size, seed):
     for xb, yb in batches:
         if not np.array_equal(yb, xb.ravel() * 10):
             fail(f"with n={n}, batch_size={batch_size}, seed={seed}: X_batch rows "
-                 f"{xb.ravel().tolist()} came with y_batch {yb.tolist()}\n"
-                 f"{MISTAKES['minibatch_unpaired']}")
+                 f"{xb.ravel().tolist()} came with y_batch {yb.tolist()}",
+                 MISTAKES["minibatch_unpaired"])
     sizes = [len(xb) for xb, _ in batches]
     if any(s != batch_size for s in sizes[:-1]) or not 0 < sizes[-1] <= batch_size:
         fail(f"n={n}, batch_size={batch_size}: batch sizes {sizes}")
