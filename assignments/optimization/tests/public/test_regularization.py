@@ -51,11 +51,11 @@ def test_dropout_drops_a_fraction_p_and_rescales(sub, p):
     wrong = survivors[~np.isclose(survivors, want, rtol=1e-6, atol=1e-9)]
     if wrong.size:  # a handful of numbers, not thousands
         scalings = {2.0: "dropout_no_rescale", 2.0 / p: "dropout_scale_by_p"}
-        named = next((f"\n{MISTAKES[m]}" for value, m in scalings.items()
+        named = next((MISTAKES[m] for value, m in scalings.items()
                       if np.allclose(survivors, value)), "")
         fail(f"dropout(x of shape {x.shape}, every entry 2.0, p={p}): each surviving entry "
              f"should be 2.0 / (1 - p) = {want:.6g}; {wrong.size} of the {survivors.size} "
-             f"survivors are not, for example {wrong[:3].tolist()}{named}")
+             f"survivors are not, for example {wrong[:3].tolist()}", named)
 
 
 @grades("regularization.dropout")
