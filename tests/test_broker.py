@@ -366,6 +366,32 @@ def test_work_done_by_the_grader_for_student_code_stays_small(make):
         box.call("m.apply", (Optimizer(), 5000), {})  # 25 million elements, in the grader
 
 
+SETS_LR = """
+def apply(f, x):
+    refused = []
+    for value in (np.ones(x), float("nan"), True, "0.1"):
+        try:
+            f.lr = value
+        except PermissionError as exc:
+            refused.append(str(exc)[:60])
+    f.lr = 0.25
+    return [refused, f.step(np.ones(x), np.ones(x)).tolist()]
+"""
+
+
+def test_a_settable_attribute_holds_one_finite_number(make):
+    """An array as the learning rate would make the grader's step as large as the student
+    likes (an outer product in the root process): only finite numbers are taken."""
+    student = {"m": HONEST.replace("def apply(f, x):\n    return f(x)", SETS_LR)}
+    box = make(student)
+    box.allow = Allowlist(methods=frozenset({"step"}), attributes=frozenset({"lr"}),
+                          settable=frozenset({"lr"}))
+    box.enter("m.apply")
+    refused, stepped = box.call("m.apply", (Optimizer(), 3), {})
+    assert len(refused) == 4 and all("only be set to a finite number" in r for r in refused)
+    assert stepped == [0.75, 0.75, 0.75]
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ipcmk"),
                     reason="needs root and util-linux to act as another user")
 def test_shared_memory_of_a_sandbox_user_is_removed():

@@ -28,6 +28,7 @@ import ast
 import contextlib
 import functools
 import hashlib
+import math
 import os
 import shutil
 import tempfile
@@ -657,7 +658,7 @@ class Sandbox:
                     return wire.reply(method=True)
                 result = getattr(obj, name)
             elif op == wire.SETATTR:
-                setattr(obj, name, args[0] if args else None)
+                setattr(obj, name, settable_value(name, args))
                 result = None
             else:
                 result = getattr(obj, name)(*args, **kwargs)
@@ -753,6 +754,18 @@ def reference_uses(sources: dict[str, bytes], contract: dict[str, list[str]]
                 stack.extend(direct.get(other, ()))
         closed[name] = seen
     return closed
+
+
+def settable_value(name: str, args: list) -> float:
+    """The value student code sets a grader object's attribute to: a settable attribute (a
+    learning rate) holds one finite real number, so no later operation of the grader's
+    computes on an array the student chose."""
+    value = args[0] if args else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value):
+        raise Refused(f"{name} can only be set to a finite number, not {type(value).__name__} "
+                      f"{str(value)[:40]}")
+    return value
 
 
 def _no_handles(data: dict) -> Any:

@@ -33,4 +33,4 @@ class Allowlist:
 
     methods: frozenset[str] = frozenset()
     attributes: frozenset[str] = frozenset()
-    settable: frozenset[str] = frozenset()
+    settable: frozenset[str] = frozenset()  # each may be set to one finite number only
