@@ -199,6 +199,8 @@ class GradingSession:
         self.outcomes: dict[str, TestOutcome] = {}
         self.own_pass = False
         self.recheck_failed: dict[str, str] = {}  # name -> why its own program fails
+        self.failed_alone: set[str] = set()  # names that failed the first pass
+        self.circle: dict[str, int] = {}  # name rechecked -> its circle's number
         self.neighbour_calls = 0
 
     # -- hooks --------------------------------------------------------------------
@@ -235,8 +237,10 @@ class GradingSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
-        """Run every test once, each contract name in a process of its own; then check
-        again, with the student's own functions, the names that called others."""
+        """Run every test once, each context in a process of its own; then check again,
+        with the student's own functions, the names that called others: a name after the
+        names it calls, so that one that failed its recheck is the grader's for the names
+        outside its circle."""
         if session.config.option.collectonly:
             return True
         self._run(session, session.items)
@@ -250,6 +254,9 @@ class GradingSession:
                 per_name[outcome.target] += 1
                 again.append(item)
         if again:
+            self.circle = circles(recheck, self.sandbox.reached)
+            again.sort(key=lambda item: self.circle[self.outcomes[item.nodeid].target])
+            self.failed_alone = failed
             self.own_pass = True
             self.sandbox.start_own_pass({self.outcomes[i.nodeid].target for i in again}, failed)
             self._run(session, again)
@@ -283,6 +290,10 @@ class GradingSession:
         self.sandbox.take_output()
         self.neighbour_calls = self.sandbox.neighbour_calls
         outcome = self.outcomes[item.nodeid]
+        if self.own_pass:  # the grader's: what failed alone, and what failed its recheck
+            circle = self.circle.get(outcome.target)  # (outside the name's own circle)
+            self.sandbox.served = frozenset(self.failed_alone | {
+                name for name in self.recheck_failed if self.circle.get(name) != circle})
         self.sandbox.enter(outcome.target, outcome.group)
 
     @pytest.hookimpl(tryfirst=True)
@@ -359,6 +370,38 @@ class GradingSession:
             terminalreporter.section("your public points")
             for line in lines:
                 terminalreporter.write_line(line)
+
+
+def circles(names: set[str], reached: dict[str, set[str]]) -> dict[str, int]:
+    """Number each of ``names`` by its circle (the names that reach each other through the
+    calls in ``reached``), the circles of the names it calls numbered before its own
+    (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    number: dict[str, int] = {}
+
+    def visit(name: str) -> None:
+        index[name] = low[name] = len(index)
+        stack.append(name)
+        for other in sorted(reached.get(name, set()) & names):
+            if other not in index:
+                visit(other)
+                low[name] = min(low[name], low[other])
+            elif other in stack:
+                low[name] = min(low[name], index[other])
+        if low[name] == index[name]:
+            circle = len(set(number.values()))
+            while True:
+                member = stack.pop()
+                number[member] = circle
+                if member == name:
+                    break
+
+    for name in sorted(names):
+        if name not in index:
+            visit(name)
+    return number
 
 
 def outcome_of(item: pytest.Item, assignment: Assignment) -> TestOutcome:

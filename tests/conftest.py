@@ -209,17 +209,15 @@ def run_autograder(root: Path, build_submission, metadata: Path | None = None,
 
 
 def process_table() -> dict[int, tuple[int, int, str]]:
-    """pid -> (parent pid, owner uid, command line) of every live process."""
+    """pid -> (parent pid, owner uid, command line) of every live process (the uid as
+    jail.processes reads it: a non-dumpable process's /proc folder is root's)."""
     table = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
+    for pid, parent, owner in jail.processes():
         try:
-            owner = os.stat(f"/proc/{entry}").st_uid
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
-        except (OSError, IndexError):
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
             continue
-        if fields[0] != "Z":  # a zombie is already dead
-            table[int(entry)] = (int(fields[1]), owner, cmdline.decode(errors="replace"))
+        table[pid] = (parent, owner, cmdline.decode(errors="replace"))
     return table
 
 

@@ -71,7 +71,7 @@ class Jail:
         if self.bwrap is None:
             return argv, kwargs | {"cwd": workdir}, {"HOME": str(workdir), "TMPDIR": str(workdir)}
         args = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-all",
-                "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev",
+                "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev", "--mqueue", "/dev/mqueue",
                 "--size", str(PRIVATE_TMP_BYTES), "--tmpfs", "/tmp",
                 "--size", str(PRIVATE_TMP_BYTES // 4), "--tmpfs", "/dev/shm",
                 "--chdir", "/tmp"]

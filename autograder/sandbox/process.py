@@ -160,7 +160,9 @@ class Confined:
         mode = "student" if self.role == "worker" else "reference"
         try:
             self.ask(wire.request(wire.INIT, files=files, contract=self.contract, mode=mode,
-                                  unavailable=self.unavailable), self.limits.import_timeout)
+                                  unavailable=self.unavailable,
+                                  private_ipc=self.jail.bwrap is not None),
+                     self.limits.import_timeout)
         except ProcessGone as exc:
             if exc.timed_out:
                 raise StartFailed(f"it {exc}") from None
@@ -215,9 +217,10 @@ class Confined:
     def end_children(self) -> None:
         """Kill every process below the zygote (the current child and all it started) and,
         with a pool user of its own, every other process of that user; then remove what
-        they wrote: the working folder, the private ``/tmp`` and ``/dev/shm`` (under
-        bubblewrap, reached through the zygote's root), and that user's files and IPC
-        objects wherever anyone may write. Nothing one context leaves reaches the next."""
+        they wrote: the working folder, the private ``/tmp``, ``/dev/shm`` and message
+        queues (under bubblewrap, reached through the zygote's root; the zygote empties its
+        private System V IPC itself), and that user's files and IPC objects wherever
+        anyone may write. Nothing one context leaves reaches the next."""
         if not self.pid:
             return
         user = self.jail.users.get(self.role)
@@ -233,7 +236,7 @@ class Confined:
         if self.jail.bwrap is not None:  # its view holds our folders: those are kept
             root = Path(f"/proc/{self.pid}/root")
             kept = {root / p.relative_to("/") for p in (self.lib, self.files_dir)}
-            for folder in ("tmp", "dev/shm"):
+            for folder in ("tmp", "dev/shm", "dev/mqueue"):
                 empty(root / folder, kept)
         if user is not None:
             jails.remove_files_of(user.pw_uid)

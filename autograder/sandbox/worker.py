@@ -149,6 +149,7 @@ class Worker:
         self.served: frozenset[str] = frozenset()  # ...except these, still the grader's
         self.code: dict[str, types.CodeType] = {}  # the student's files, compiled at INIT
         self.zygote = False  # a student-mode process that has not forked: runs none of it
+        self.private_ipc = False  # its System V IPC namespace is its own (bubblewrap)
 
     # -- the channel ---------------------------------------------------------------
     def serve(self) -> None:
@@ -260,6 +261,7 @@ class Worker:
             for module, why in dict(message.get("unavailable", {})).items():
                 self.load_errors[module] = ImportError(why)
             self.registry.home = "worker" if self.student else "reference"
+            self.private_ipc = bool(message.get("private_ipc"))
             if self.student:
                 self.zygote = True
                 self.compile_files()
@@ -309,6 +311,8 @@ class Worker:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
         _kill_children()
+        if self.private_ipc:
+            _remove_ipc()
         return None
 
     def run(self, message: dict) -> dict:
@@ -395,6 +399,20 @@ def describe_exception(exc: BaseException) -> dict:
         text = "(the exception's message could not be shown)"
     return {"types": [c.__name__ for c in type(exc).__mro__][:10], "message": text[:2000],
             "traceback": "".join(lines)[-3000:]}
+
+
+def _remove_ipc() -> None:
+    """Delete every System V shared memory segment, semaphore set and message queue of this
+    process's IPC namespace (bubblewrap's, shared by the zygote's children alone)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    remove = {"shm": lambda i: libc.shmctl(i, 0, None), "sem": lambda i: libc.semctl(i, 0, 0),
+              "msg": lambda i: libc.msgctl(i, 0, None)}  # 0: IPC_RMID
+    for kind, rmid in remove.items():
+        with contextlib.suppress(OSError):
+            with open(f"/proc/sysvipc/{kind}") as f:
+                rows = f.read().splitlines()[1:]
+            for row in rows:
+                rmid(int(row.split()[1]))
 
 
 def _close_all_but(keep: list[int]) -> None:
