@@ -161,6 +161,7 @@ class Confined:
             raise StartFailed(said[-1][:300] if said else "it ended before it answered") from None
         self.lineage = self._lineage(self.proc.pid)
         self.pid = self.lineage[-1]
+        self.jail.confine([self.proc.pid, *jails.descendants(self.proc.pid)])
 
     def ask(self, message: dict, timeout: float) -> dict:
         """One request on the control channel and its reply (no callbacks are served:
