@@ -9,6 +9,13 @@ killed with every process it started. Gradings run in parallel, one per core by
 default, on this machine or on a Dask cluster. As root, student code runs as the users
 of the sandbox pool, as on Gradescope, never as the instructor.
 
+Memory: the kernel kills sandboxed processes before any grader, and as root each
+grading's sandboxed processes share one cap (a cgroup per run of ``limits.run_memory_mb``,
+where cgroups are writable), so one submission cannot take the machine or the other
+gradings down. Without root, only each sandboxed process's own limits bound a submission
+(address space, CPU time, file size): many processes of one submission may together still
+exhaust the machine's memory.
+
 The output folder gets, per submission, ``results/<id>.json`` with its
 ``<id>.metadata.json``, its ``<id>.key`` and a readable ``<id>.html``; then
 ``grades.csv`` (one row per student) and ``report.html`` (:mod:`autograder.class_report`).

@@ -74,6 +74,14 @@ def can_run_as_root() -> bool:
             and Path("/usr/bin/python3").exists())
 
 
+def can_pin_oom_scores() -> bool:
+    """Whether this process may lower OOM scores, and so fix the lowest one a process may
+    set itself (CAP_SYS_RESOURCE: root has it, but not in Docker's default capabilities)."""
+    status = Path("/proc/self/status").read_text()
+    effective = int(status.split("CapEff:")[1].split()[0], 16)
+    return bool(effective >> 24 & 1)
+
+
 def pool_users() -> list[pwd.struct_passwd]:
     """The sandbox pool users that exist on this machine (none before setup.sh)."""
     pool = {f"{SANDBOX_POOL}{i}" for i in range(POOL_SIZE)}
@@ -192,16 +200,21 @@ def gradescope_root() -> Iterator[Path]:
 
 
 def run_autograder(root: Path, build_submission, metadata: Path | None = None,
-                   as_user: str | None = None, env: dict | None = None) -> tuple[Path, float]:
-    """Run the real run_autograder on a fresh submission; (results path, wall seconds)."""
+                   as_user: str | None = None, env: dict | None = None,
+                   cgroup: Path | None = None) -> tuple[Path, float]:
+    """Run the real run_autograder on a fresh submission; (results path, wall seconds).
+    With ``cgroup``, it starts in that cgroup."""
     shutil.rmtree(root / "submission", ignore_errors=True)
     shutil.rmtree(root / "results", ignore_errors=True)
     (root / "submission_metadata.json").unlink(missing_ok=True)
     build_submission(root / "submission")
     if metadata is not None:
         shutil.copy(metadata, root / "submission_metadata.json")
+    command = ["bash", str(root / "source" / "run_autograder")]
+    if cgroup is not None:
+        command = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup), *command]
     start = time.monotonic()
-    subprocess.run(["bash", str(root / "source" / "run_autograder")], timeout=900,
+    subprocess.run(command, timeout=900,
                    env={"PATH": PATH, "AUTOGRADER_ROOT": str(root), **(env or {})},
                    capture_output=True,
                    user=as_user, check=False)

@@ -11,10 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autograder.sandbox import jail as jails
 from autograder.sandbox.broker import Sandbox
 from autograder.sandbox.errors import StudentCrashed, StudentRaised, StudentTimeout
 from autograder.sandbox.jail import remove_files_of, remove_ipc_of
 from autograder.sandbox.limits import Allowlist, Limits
+
+from conftest import can_pin_oom_scores
 
 CONTRACT = {"m": ["double", "triple", "Box", "apply", "slow"], "n": ["use_double"]}
 REFERENCE = {
@@ -405,3 +408,61 @@ def test_shared_memory_of_a_sandbox_user_is_removed():
     assert len(segments()) == len(before) + 1
     remove_ipc_of(65534)
     assert segments() == []
+
+
+def oom_score(pid: int | str) -> int:
+    return int(Path(f"/proc/{pid}/oom_score_adj").read_text())
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make the grader the last to be killed")
+def test_the_kernel_kills_sandboxed_processes_first_and_within_the_run_cap(make):
+    box = make({"m": HONEST, "n": REFERENCE["n"]}, run_memory_mb=300)
+    box.enter("m.double")
+    assert box.call("m.double", ([1.0],), {}).tolist() == [2.0]
+    sandboxed = [*box.zygote.lineage, box.child.pid]
+    assert [oom_score(pid) for pid in sandboxed] == [1000] * len(sandboxed)
+    assert oom_score("self") == (-500 if can_pin_oom_scores() else 0)  # 0: not permitted here
+    cgroup = box.jail.cgroup
+    if cgroup is not None:  # where root may make one here
+        assert set(sandboxed) <= set(cgroup.members())
+        cap = next(cgroup.path / n for n in ("memory.max", "memory.limit_in_bytes")
+                   if (cgroup.path / n).exists())
+        assert int(cap.read_text()) == 300 << 20
+    box.close()
+    assert cgroup is None or not cgroup.path.exists()
+
+
+def test_a_run_cgroup_goes_where_the_memory_controller_is(tmp_path, monkeypatch):
+    """cgroup v2: below the nearest cgroup that hands the memory controller to its children
+    (never the grader's own, which holds processes); v1: in the memory hierarchy; neither:
+    none. On the way, the cgroup of a run whose grader is gone is removed."""
+    table = tmp_path / "proc-self-cgroup"
+    monkeypatch.setattr(jails, "PROC_CGROUP", table)
+    v2 = tmp_path / "v2"
+    monkeypatch.setattr(jails, "CGROUPS", v2)
+    session = v2 / "user.slice" / "session-1.scope"
+    session.mkdir(parents=True)
+    (v2 / "cgroup.controllers").write_text("cpu memory pids\n")
+    (v2 / "cgroup.subtree_control").write_text("cpu memory pids\n")
+    (v2 / "user.slice" / "cgroup.subtree_control").write_text("memory pids\n")
+    (session / "cgroup.subtree_control").write_text("")
+    dead = v2 / "user.slice" / "autograder-999999999-abc"  # above any pid_max
+    dead.mkdir()
+    table.write_text("0::/user.slice/session-1.scope\n")
+    made = jails.make_cgroup(256 << 20)
+    assert made.path.parent == v2 / "user.slice"
+    assert (made.path / "memory.max").read_text() == str(256 << 20)
+    assert not dead.exists()
+    (v2 / "user.slice" / "cgroup.subtree_control").write_text("pids\n")
+    (v2 / "cgroup.subtree_control").write_text("pids\n")
+    assert jails.make_cgroup(256 << 20) is None  # no memory controller handed down
+
+    v1 = tmp_path / "v1"
+    monkeypatch.setattr(jails, "CGROUPS", v1)
+    (v1 / "memory" / "docker" / "abc").mkdir(parents=True)
+    table.write_text("5:memory:/docker/abc\n1:name=systemd:/docker/abc\n0::/\n")
+    made = jails.make_cgroup(256 << 20)
+    assert made.path.parent == v1 / "memory" / "docker" / "abc"
+    assert (made.path / "memory.limit_in_bytes").read_text() == str(256 << 20)
+    table.write_text("1:name=systemd:/docker/abc\n")
+    assert jails.make_cgroup(256 << 20) is None

@@ -342,8 +342,10 @@ def test_the_worker_can_read_no_secret(gradescope_root, namespaces):
         tops = ["/"]
         skip = ("/proc", "/sys", "/dev", "/usr", "/etc", sys.base_prefix, sys.prefix,
                 str(gradescope_root / "venv"))
-    else:  # what this run made: the layout, the grader's scratch, the shared temp folders
-        tops = [str(gradescope_root), "/tmp/autograder-*", "/var/tmp", "/dev/shm"]
+    else:  # what this run made: the layout, the grader's scratch (which no one may list:
+        # its roles' files by name, the worker's own among them), the shared temp folders
+        tops = [str(gradescope_root), "/tmp/autograder-*", "/tmp/autograder-*/worker/files",
+                "/tmp/autograder-*/reference/files", "/var/tmp", "/dev/shm"]
         skip = ("/proc",)
 
     def builder(dest):  # the stubs (no reference line in them), with a search in layers.py

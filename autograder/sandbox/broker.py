@@ -107,7 +107,8 @@ class Sandbox:
         self.names = [f"{m}.{n}" for m, names in contract.items() for n in names]
         self.limits = limits or Limits()
         self.allow = allow or Allowlist()
-        self.jail = jails.open_jail(pool)  # first: a pool it cannot lease leaves no scratch
+        # First: a pool it cannot lease leaves no scratch.
+        self.jail = jails.open_jail(pool, self.limits.run_memory_mb)
         self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
         os.chmod(self.scratch, 0o711)  # pool users pass through to their own folders only
         self.zygote = Confined(self.jail, "worker", files, contract, self.limits, self.scratch)

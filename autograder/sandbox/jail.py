@@ -11,6 +11,14 @@ One :class:`Jail` serves one grading run. From strongest to weakest:
   no network, a read-only view of only the interpreter, the toolkit's worker and the
   files to grade, a private ``/tmp`` and ``/dev/shm``, no home directory.
 - **neither**: one warning per run, and a private TMPDIR in the run's scratch.
+
+In every mode the kernel is told whom to kill first when memory runs out: every sandboxed
+process has ``oom_score_adj`` 1000 and, as root where permitted, the grader -500 (see
+:meth:`Jail.confine`). As root, where a memory cgroup can be made (cgroup v2, or v1's
+memory hierarchy, writable), the run's sandboxed processes also share one memory cap
+(:class:`Cgroup`), below what the machine gives the whole grading: many processes, each
+within its own limits, cannot together take the grader's memory. Without root, only each
+process's own limits bound them.
 """
 
 from __future__ import annotations
@@ -32,6 +40,10 @@ from pathlib import Path
 from typing import Any
 
 PR_SET_CHILD_SUBREAPER = 36
+SANDBOX_OOM_SCORE = 1000  # oom_score_adj of sandboxed processes: the first the kernel kills
+GRADER_OOM_SCORE = -500  # the root grader's: after everything else of the run
+CGROUPS = Path("/sys/fs/cgroup")
+PROC_CGROUP = Path("/proc/self/cgroup")  # this process's cgroups, one line per hierarchy
 LOCK_DIR = Path("/run/lock/autograder")  # one lock file per pool user, shared by all runs
 LITTER_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/run/lock"),
                Path("/dev/mqueue"))  # where anyone may write
@@ -55,6 +67,7 @@ class Jail:
     users: dict[str, pwd.struct_passwd] = field(default_factory=dict)  # role -> pool user
     bwrap: str | None = None
     warning: str | None = None
+    cgroup: Cgroup | None = None  # the memory cap all the run's sandboxed processes share
     _locks: list[Any] = field(default_factory=list)
 
     def command(self, role: str, argv: list[str], visible: list[Path], workdir: Path,
@@ -86,8 +99,26 @@ class Jail:
             args += ["--ro-bind", str(path), str(path)]
         return args + ["--", *argv], kwargs | {"cwd": "/"}, {"HOME": "/tmp", "TMPDIR": "/tmp"}
 
+    def confine(self, pids: list[int]) -> None:
+        """Make the kernel kill the sandboxed processes ``pids`` first when memory runs out,
+        and put them under the run's memory cap. Called as soon as a process answers, before
+        any student code runs in it; its children inherit both. Written by a grader with
+        CAP_SYS_RESOURCE (root, but not in Docker's default capabilities), the score is also
+        the lowest the process may set itself (the kernel's ``oom_score_adj_min``); set in
+        the process itself, after the switch to the pool user, student code could lower it
+        to the grader's. Without that capability the grader stays at 0, and student code
+        may lower its own score back to 0: then only the run's cgroup protects the grader."""
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                Path(f"/proc/{pid}/oom_score_adj").write_text(str(SANDBOX_OOM_SCORE))
+            if self.cgroup is not None:
+                self.cgroup.add(pid)
+
     def close(self) -> None:
-        """Kill what the leased users still run, remove their files, release the lease."""
+        """Kill what the run's cgroup and the leased users still run, remove the cgroup and
+        the users' files, release the lease."""
+        if self.cgroup is not None:
+            self.cgroup.remove()
         for user in self.users.values():
             kill_until_gone(lambda uid=user.pw_uid: owned_by(uid))
             remove_files_of(user.pw_uid)
@@ -97,9 +128,11 @@ class Jail:
         self._locks.clear()
 
 
-def open_jail(pool: str | None, roles: tuple[str, ...] = ROLES) -> Jail:
+def open_jail(pool: str | None, memory_mb: int, roles: tuple[str, ...] = ROLES) -> Jail:
     """Lease one pool user per role (as root with a pool), and find a working bubblewrap.
-    The grader becomes a subreaper: orphans of sandboxed processes come back to it."""
+    The grader becomes a subreaper: orphans of sandboxed processes come back to it. As
+    root, the grader is among the last the kernel kills when memory runs out, and the
+    run's sandboxed processes share a cgroup of ``memory_mb`` where one can be made."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     jail = Jail(bwrap=working_bwrap(pool))
@@ -109,7 +142,89 @@ def open_jail(pool: str | None, roles: tuple[str, ...] = ROLES) -> Jail:
         _lease(jail, pool, roles)
     elif jail.bwrap is None:
         jail.warning = NO_SANDBOX_WARNING
+    if os.geteuid() == 0:
+        with contextlib.suppress(OSError):
+            Path("/proc/self/oom_score_adj").write_text(str(GRADER_OOM_SCORE))
+        jail.cgroup = make_cgroup(memory_mb << 20)
     return jail
+
+
+@dataclass
+class Cgroup:
+    """A memory cgroup of one grading run (or a test's): the processes moved into it, and
+    all they start, share its cap; when they exceed it, the kernel kills within it."""
+
+    path: Path
+
+    def add(self, pid: int) -> None:
+        with contextlib.suppress(OSError):
+            (self.path / "cgroup.procs").write_text(str(pid))
+
+    def members(self) -> list[int]:
+        try:
+            return [int(pid) for pid in (self.path / "cgroup.procs").read_text().split()]
+        except OSError:
+            return []
+
+    def remove(self) -> None:
+        """Kill what still runs in it, and remove it."""
+        kill_until_gone(self.members)
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
+
+
+def make_cgroup(memory_bytes: int) -> Cgroup | None:
+    """A new cgroup capped at ``memory_bytes``, inside this process's own where the memory
+    controller allows (cgroup v2: below the nearest cgroup that hands the controller to
+    its children; v1: in the memory hierarchy); None where none can be made (not root,
+    cgroups read-only, no memory controller). It also removes the cgroups that runs now
+    dead left there (their grader was killed)."""
+    try:
+        table = PROC_CGROUP.read_text()
+    except OSError:
+        return None
+    for line in table.splitlines():
+        _, controllers, own = line.split(":", 2)
+        if not controllers and (CGROUPS / "cgroup.controllers").exists():  # v2
+            mine = CGROUPS / own.lstrip("/")
+            handing = [folder for folder in (mine, *mine.parents) if folder.is_relative_to(CGROUPS)
+                       and "memory" in _words(folder / "cgroup.subtree_control")]
+            if not handing:
+                continue
+            parent, cap = handing[0], "memory.max"
+        elif "memory" in controllers.split(","):  # v1
+            parent, cap = CGROUPS / "memory" / own.lstrip("/"), "memory.limit_in_bytes"
+        else:
+            continue
+        _remove_dead_cgroups(parent)
+        try:
+            folder = Path(tempfile.mkdtemp(prefix=f"autograder-{os.getpid()}-", dir=parent))
+        except OSError:
+            continue
+        try:
+            (folder / cap).write_text(str(memory_bytes))
+        except OSError:
+            folder.rmdir()
+            continue
+        return Cgroup(folder)
+    return None
+
+
+def _words(path: Path) -> list[str]:
+    try:
+        return path.read_text().split()
+    except OSError:
+        return []
+
+
+def _remove_dead_cgroups(parent: Path) -> None:
+    """Remove the run cgroups in ``parent`` whose grader is gone (and so are their
+    processes: a cgroup with a process in it cannot be removed)."""
+    for folder in parent.glob("autograder-*-*"):
+        grader = folder.name.split("-")[1]
+        if grader.isdigit() and not os.path.exists(f"/proc/{grader}"):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def pool_members(pool: str) -> list[pwd.struct_passwd]:

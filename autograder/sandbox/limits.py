@@ -16,9 +16,11 @@ class Limits:
     import_timeout: float = 30.0  # seconds to import one file (top-level code included)
     total_seconds: float = 420.0  # wall time of student code in one run, shared fairly by name
     memory_mb: int = 512  # address space of each sandboxed process
+    run_memory_mb: int = 512  # memory of all of a run's sandboxed processes together (as root,
+    # where a cgroup can be made): below Gradescope's 768 MB, which the grader shares
     cpu_seconds: int = 300  # CPU time of one sandboxed process
     file_size_mb: int = 16  # largest file a sandboxed process may write
-    processes: int = 64  # processes of one pool user (pool mode only)
+    processes: int = 32  # processes and threads of one pool user (pool mode only)
     source_kb: int = 1024  # largest submitted source file that is graded
 
     def rlimits(self, own_user: bool) -> dict[str, int | None]:

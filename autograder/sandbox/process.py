@@ -115,8 +115,8 @@ class Confined:
         if user is not None:  # only this role's user may read its files and write its work/
             for path in (self.files_dir, *self.paths.values(), self.workdir):
                 os.chown(path, user.pw_uid, user.pw_gid)
-            os.chmod(self.files_dir, 0o500)
-            os.chmod(self.workdir, 0o700)
+        os.chmod(self.files_dir, 0o500 if user is not None else 0o700)
+        os.chmod(self.workdir, 0o700)
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
@@ -143,7 +143,7 @@ class Confined:
                 env[key] = os.environ[key]
         log = self.root / "stderr.log"  # for the toolkit's developers, and a failed start
         logged = log.stat().st_size if log.exists() else 0
-        with open(log, "ab") as stderr:
+        with open(log, "ab", opener=private) as stderr:
             try:
                 self.proc = subprocess.Popen(
                     argv, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
@@ -170,6 +170,7 @@ class Confined:
             raise StartFailed(said[-1][:300] if said else "it ended before it answered") from None
         self.lineage = self._lineage(self.proc.pid)
         self.pid = self.lineage[-1]
+        self.jail.confine([self.proc.pid, *jails.descendants(self.proc.pid)])
 
     def ask(self, message: dict, timeout: float) -> dict:
         """One request on the control channel and its reply (no callbacks are served:
@@ -312,6 +313,11 @@ def empty(folder: Path, kept: set[Path] = frozenset()) -> None:
                     shutil.rmtree(path, ignore_errors=True)
                 else:
                     os.unlink(path)
+
+
+def private(path: str, flags: int) -> int:
+    """Open ``path`` as only the grader may read it (``open``'s opener)."""
+    return os.open(path, flags, 0o600)
 
 
 def is_alive(pid: int) -> bool:

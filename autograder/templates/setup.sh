@@ -72,11 +72,10 @@ if [ "$(id -u)" = 0 ]; then
             useradd --system --user-group --no-create-home --shell /usr/sbin/nologin "$SANDBOX_POOL$i"
         fi
     done
-    # The toolkit and the venv are readable; the reference and the hidden tests are not.
-    chmod -R a+rX "$SRC" "$VENV"
-    for secret in "$SRC/solutions" "$SRC"/assignments/*/tests/hidden; do
-        if [ -e "$secret" ]; then chmod -R go-rwx "$secret"; fi
-    done
+    # The venv is readable; the source tree (the reference, the hidden tests) is root's
+    # alone: the grader copies what a sandbox user runs into its own scratch.
+    chmod -R a+rX "$VENV"
+    chmod -R go-rwx "$SRC"
 fi
 # LAST: a pool user must be able to start the venv's Python (it cannot when python3 lives
 # where others cannot reach it, under /root for example): else every grading would fail.
