@@ -34,7 +34,7 @@ NO_SKIP = os.environ.get("AUTOGRADER_TESTS_NO_SKIP") == "1"
 # Modules whose tests share an expensive fixture (an audit, a setup.sh run, a release): each
 # goes to one worker, or every worker would build the fixture.
 ONE_WORKER = {"tests/test_corpus.py", "tests/test_install.py", "tests/test_release.py",
-              "tests/test_otter_plugin.py"}
+              "tests/test_otter_plugin.py", "tests/test_isolation.py"}
 # The modules of the longest tests, started first under xdist (the longest first): a long
 # test started last would leave the other worker idle at the end. The otter tests come
 # last: `make test` builds their venv meanwhile.
