@@ -17,6 +17,7 @@ from autograder import notebooks
 
 MAX_FILES = 5000
 MAX_NOTEBOOKS = 20  # notebooks read per submission (the shallowest)
+ARCHIVES = {".zip", ".tar", ".gz", ".tgz", ".rar", ".7z"}  # not opened: named in the message
 _IGNORED_PARTS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints", "node_modules"}
 _COPY_SUFFIX = r"(?:\s*\(\d+\)|\s*-\s*copy|\s*_copy|\s+copy|-\d+)?"
 
@@ -100,6 +101,8 @@ def locate(submission: Path, expected: Sequence[str],
         elif files:
             names = ", ".join(sorted({p.name for p in files})[:12])
             message += f" (files received: {names})"
+            if any(p.suffix.lower() in ARCHIVES for p in files):
+                message += f"; upload {name} itself, not an archive that holds it"
         result.missing[module] = "; ".join([message, *unreadable.values()]) + "."
     result.notes += [note for path in used for note in notebooks[path].notes]
     return result

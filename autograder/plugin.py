@@ -358,14 +358,15 @@ class GradingSession:
         self.sandbox.close()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        """The student's report: public points per contract name, one short reason per
-        failing name (``-v``: every failed test, whole), what their code printed."""
+        """The student's report: first the files that are missing, then public points per
+        contract name, one short reason per failing name (``-v``: every failed test,
+        whole), what their code printed."""
         if self.reference is not None:  # a grading: results.json is its report
             return
         verbose = terminalreporter.config.get_verbosity() > 0
-        lines = report.local_report(self.assignment, list(self.outcomes.values()),
-                                    self.unseen, verbose,
-                                    Path(str(terminalreporter.config.rootpath)) / "plots")
+        lines = [*self.missing.values(), *report.local_report(
+            self.assignment, list(self.outcomes.values()), self.unseen, verbose,
+            Path(str(terminalreporter.config.rootpath)) / "plots")]
         if lines:
             terminalreporter.section("your public points")
             for line in lines:

@@ -49,7 +49,7 @@ def grade_in_session(assignment: config.Assignment, submission: Path,
         session = run_session(GradingSession(assignment, found, reference=True, pool=pool,
                                              digest=digest))
         rows = session_rows(assignment, found, session)
-        summary = summary_text(rows)
+        summary = summary_text(rows, sorted(found.missing))
     document = results.build(rows, lateness, summary, {"assignment": assignment.name},
                              assignment.manual_points)
     return document | {"execution_time": round(time.monotonic() - started)}, session
@@ -58,12 +58,14 @@ def grade_in_session(assignment: config.Assignment, submission: Path,
 def session_rows(assignment: config.Assignment, found: Located,
                  session: GradingSession) -> list[results.Row]:
     """The rows of a session that ran every test group: one per name and group, after a
-    row of notes on the submitted files, if any."""
+    row on the submitted files, if there is anything to say: failed when a file is
+    missing (what is missing first, then what was received)."""
     rows = name_rows(assignment, list(session.outcomes.values()))
-    notes = found.notes + list(found.missing.values())
+    notes = list(found.missing.values()) + found.notes
     if notes:
         rows.insert(0, results.Row("Submitted files", 0.0, 0.0, ["files"],
-                                   output="\n".join(notes), status="passed"))
+                                   output="\n".join(notes),
+                                   status="failed" if found.missing else "passed"))
     return rows
 
 
@@ -189,12 +191,17 @@ def printed(test: TestOutcome) -> list[str]:
     return ["    Your code printed:", textwrap.indent(test.output.rstrip("\n"), "      ")]
 
 
-def summary_text(rows: list[results.Row]) -> str:
-    """The top-level message. It speaks only of rows that are always visible, so that
-    hidden tests stay hidden until the instructor publishes the grades."""
+def summary_text(rows: list[results.Row], missing: list[str] = ()) -> str:
+    """The top-level message: first the modules whose file is ``missing``, then the
+    public points. It speaks only of rows that are always visible, so that hidden tests
+    stay hidden until the instructor publishes the grades."""
     visible = [r for r in rows if r.max_score > 0 and r.visibility == "visible"]
     earned = math.fsum(r.score for r in visible)
-    text = (f"Public tests: {earned:g} of {math.fsum(r.max_score for r in visible):g} points.")
+    text = ""
+    if missing:
+        text = (f"Not found in your submission: {', '.join(f'{m}.py' for m in missing)} "
+                "(see the \"Submitted files\" row); their functions score 0. ")
+    text += f"Public tests: {earned:g} of {math.fsum(r.max_score for r in visible):g} points."
     lost = [r for r in visible if r.score < r.max_score]
     if lost:
         text += " Points lost in: " + ", ".join(

@@ -136,6 +136,20 @@ def test_points_are_shared_by_weight_and_rows_follow_the_points(tiny, tmp_path):
     assert document["score"] == 4 and all(r["status"] == "passed" for r in rows)
 
 
+@pytest.mark.parametrize("upload", ["notes.pdf", "hw2.zip"])
+def test_a_missing_file_is_a_failed_row_and_said_first(tiny, tmp_path, upload):
+    """A submission without the assignment's file (a PDF, or only a zip) is told so first,
+    in the top-level output and in a failed row that names what was received."""
+    document = grade(tiny, tmp_path, "not python", name=upload)
+    files, *rows = document["tests"]
+    assert files["name"] == "Submitted files" and files["status"] == "failed"
+    assert files["output"].startswith(f"m.py was not found in your submission (files received: "
+                                      f"{upload})")
+    assert ("not an archive" in files["output"]) == upload.endswith(".zip")
+    assert document["output"].startswith("Not found in your submission: m.py")
+    assert document["score"] == 0 and all(r["status"] == "failed" for r in rows)
+
+
 def test_a_failure_costs_its_share_says_why_and_shows_what_that_test_printed(tiny, tmp_path):
     student = REFERENCE.replace("return 2 * x", "print('double saw', x)\n    return 2 * x + (x > 1)")
     rows = {r["name"]: r for r in grade(tiny, tmp_path, student)["tests"]}
