@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from autograder.sandbox import jail as jails
-from autograder.sandbox.broker import Sandbox
+from autograder.sandbox.broker import RECHECK_RESERVE, Sandbox
 from autograder.sandbox.errors import StudentCrashed, StudentRaised, StudentTimeout
 from autograder.sandbox.jail import remove_files_of, remove_ipc_of
 from autograder.sandbox.limits import Allowlist, Limits
@@ -393,6 +393,23 @@ def test_a_settable_attribute_holds_one_finite_number(make):
     refused, stepped = box.call("m.apply", (Optimizer(), 3), {})
     assert len(refused) == 4 and all("only be set to a finite number" in r for r in refused)
     assert stepped == [0.75, 0.75, 0.75]
+
+
+def test_the_recheck_keeps_its_reserved_time_however_slow_the_first_pass(make):
+    """Every name of the first pass uses up its share: the own-program pass still has the
+    quarter of the student code's time it reserved, so the recheck runs."""
+    student = {"m": HONEST.replace("def double(x):\n",
+                                   "def double(x):\n    import time\n    time.sleep(0.5)\n")}
+    box = make(student, total_seconds=8.0, call_timeout=5.0)
+    for name in ("m.double", "m.triple", "m.Box", "m.apply", "n.use_double"):
+        box.enter(name)
+        with pytest.raises(StudentTimeout, match="share"):
+            for _ in range(10):
+                box.call("m.double", ([1.0],), {})
+    box.start_own_pass(["m.triple"], [])
+    assert box.shares["m.triple"] >= 8.0 * RECHECK_RESERVE
+    box.enter("m.triple")
+    assert box.call("m.triple", ([1.0],), {}).tolist() == [3.0]
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ipcmk"),
