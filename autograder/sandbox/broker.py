@@ -119,7 +119,7 @@ class Sandbox:
         self.restarts = 0
         self.child: Child | None = None
         self.name: str | None = None
-        self.context: tuple[str, str] | None = None  # (name, visibility) of the child
+        self.serving: tuple[str, str] | None = None  # the (name, visibility) the child serves
         self.serial = 0
         self.contexts: list[Context] = []
         self.nesting = 0
@@ -220,10 +220,10 @@ class Sandbox:
     def enter(self, name: str, visibility: str = "") -> None:
         """Give the context (contract name ``name``, the ``visibility`` of its tests) a
         fresh process of its own; the name gets its share of the student code's time."""
-        if self.context == (name, visibility) and self.child is not None:
+        if self.serving == (name, visibility) and self.child is not None:
             return
         self._end_child()
-        self.name, self.context = name, (name, visibility)
+        self.name, self.serving = name, (name, visibility)
         if name not in self.shares:
             budget = self.limits.total_seconds * (1 - RECHECK_RESERVE) - sum(self.spent.values())
             left = [n for n in self.plan if n not in self.shares] or [name]
@@ -237,7 +237,7 @@ class Sandbox:
         left, which is never less than the reserve kept for this pass."""
         self._end_child()
         self.own, self.served = True, frozenset(served)
-        self.name = self.context = None
+        self.name = self.serving = None
         names = list(names)
         for name in names:
             self.broken.pop(name, None)
