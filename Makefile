@@ -1,20 +1,21 @@
-# Two commands on a fresh machine: `make demo` and `make test`.
+# Two commands on a fresh machine: `make demo` and `make test`. `make help` lists the rest.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+ASSIGNMENTS := $(notdir $(patsubst %/,%,$(dir $(wildcard assignments/*/assignment.yaml))))
 
-.PHONY: demo test test-fast lint bench release clean sandbox-tools otter-in-background
+.PHONY: help demo test test-fast lint bench release clean sandbox-tools otter-in-background
 
-# The venvs are installed by uv, which pip installs first (on a cold cache, uv installs
-# this venv in 7 s where pip took 23 s, and the otter venv in 5 s where pip took 25).
-# Gradescope's setup.sh still installs with pip.
+help:                            ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+
+# The venvs are installed by uv, which pip installs first; Gradescope's setup.sh uses pip.
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet 'uv>=0.9,<1'
 
 # The venv runs the versions Gradescope installs: requirements.lock as constraints. Its
-# modules are compiled as they install (without, make test took 32 s longer, and pysbd's
-# compile-time warnings reached its summary).
+# modules are compiled as they install.
 $(BIN)/autograder: $(BIN)/uv pyproject.toml autograder/requirements.in autograder/requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode \
 	  -c autograder/requirements.lock -e '.[dev]'
@@ -25,9 +26,8 @@ demo: $(BIN)/autograder          ## grade the reference and a buggy sample, prin
 
 # Every test, in three processes on CI's two cores (pytest-xdist: the tests that wait on a
 # grader's real time limits leave a core idle, which the third fills), then the slowest and
-# the skipped ones (as root, none should skip). The otter venv is built in the
-# background meanwhile (tests/test_otter_plugin.py waits for it): the first tests need
-# only the toolkit's venv.
+# the skipped ones (as root, none should skip). The otter venv is built in the background
+# meanwhile (tests/test_otter_plugin.py waits for it).
 test: $(BIN)/uv otter-in-background $(BIN)/autograder sandbox-tools  ## lint, then the toolkit's own tests
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -n 3 -rs --durations=10
@@ -35,9 +35,11 @@ test: $(BIN)/uv otter-in-background $(BIN)/autograder sandbox-tools  ## lint, th
 test-fast: $(BIN)/autograder     ## the fast layer: no end-to-end run (under a minute)
 	$(BIN)/pytest -q -m "not slow" -rs
 
+lint: $(BIN)/autograder          ## ruff over the whole repository
+	$(BIN)/ruff check .
+
 # otter-grader with the toolkit's [otter] extra, in a venv of its own (about 460 MB), for
-# tests/test_otter_plugin.py: the late-policy plugin graded by the real otter. Python
-# compiles the few modules these tests import.
+# tests/test_otter_plugin.py: the late-policy plugin graded by the real otter.
 .venv-otter/bin/otter: $(BIN)/uv pyproject.toml
 	$(PYTHON) -m venv --without-pip .venv-otter
 	$(BIN)/uv pip install --quiet --python .venv-otter/bin/python -e '.[otter]'
@@ -61,9 +63,8 @@ sandbox-tools:
 bench: $(BIN)/autograder         ## CPU, wall time and peak memory of grading one submission
 	$(BIN)/python benchmarks/grade_one.py
 
-release: $(BIN)/autograder       ## student and Gradescope zips for both assignments
-	$(BIN)/autograder release optimization --out dist
-	$(BIN)/autograder release song_contest --out dist
+release: $(BIN)/autograder       ## student and Gradescope zips of every assignment, in dist/
+	for name in $(ASSIGNMENTS); do $(BIN)/autograder release $$name --out dist || exit 1; done
 
-clean:
+clean:                           ## remove the venvs and what the builds made
 	rm -rf $(VENV) .venv-otter .venv-otter.log .venv-otter.pid dist build *.egg-info
