@@ -117,7 +117,8 @@ def cmd_grade_batch(args: argparse.Namespace) -> int:
     out = Path(args.out)
     rows = batch.grade_all(config.load(args.assignment), Path(args.submissions), out,
                            jobs=args.jobs, executor=args.executor, timeout=args.timeout,
-                           pool=args.sandbox_pool)
+                           pool=args.sandbox_pool,
+                           extended=Path(args.extensions) if args.extensions else None)
     say(f"wrote {out / 'grades.csv'} and {out / 'report.html'}")
     failed = [row["submission"] for row in rows if row["error"]]
     if failed:
@@ -259,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "them is in README.md); an empty PREFIX gives up the pool: bubblewrap "
                         f"alone, with a warning (default: {DEFAULT_POOL} where it works, "
                         "else bubblewrap alone, with a warning)")
+    p.add_argument("--extensions", metavar="CSV",
+                   help="students' own deadlines: a CSV with a column email or sid, and due (e.g. "
+                        "'2026-03-02 23:59 America/New_York', or ISO 8601 with its offset) or "
+                        "days (extra days); Gradescope's own per-student due dates win")
 
     command("check", cmd_check)
 
