@@ -49,7 +49,7 @@ from importlib import metadata as installed
 from pathlib import Path
 from typing import Any, TypeVar
 
-from autograder import class_report, config, extensions, packaging, results, runner
+from autograder import class_report, config, extensions, late_policy, packaging, results, runner
 from autograder.sandbox import jail
 from autograder.sandbox.jail import DEFAULT_POOL
 from autograder.sandbox.limits import SUBMISSION_TIMEOUT
@@ -487,15 +487,19 @@ def _progress_lines(items: Iterator[T], total: int) -> Iterator[T]:
 def grade_rows(sid: str, graded: Outcome, metadata: dict | None) -> list[dict[str, Any]]:
     """The lines of grades.csv for one submission: one per submitter (each member of a
     group gets one, with the same scores), or one without a name when the submitters are
-    unknown. The score is the late penalty's (results.json's top-level score); the deadline
-    is the one that applied, and where it came from (``deadline_source``: extension,
-    extensions file, gradescope or assignment.yaml)."""
+    unknown. The score is results.json's top-level score (Gradescope's: for an assignment
+    with hand-graded parts it may be below 0, so that they pay the late penalty too); the
+    final grade is every point earned less the penalty, never below 0, as ``rubric --merge``
+    computes it (with no hand-graded points). The deadline is the one that applied, and where
+    it came from (``deadline_source``: extension, extensions file, gradescope or
+    assignment.yaml)."""
     if isinstance(graded, str):
-        row: dict[str, Any] = {"score": "", "late_days": "", "late_penalty": "", "deadline": "",
-                               "deadline_source": "", "error": graded}
+        row: dict[str, Any] = {"score": "", "final": "", "late_days": "", "late_penalty": "",
+                               "deadline": "", "deadline_source": "", "error": graded}
     else:
         late = graded.get("extra_data", {}).get("late", {})
-        row = {"score": graded["score"], "late_days": late.get("days", ""),
+        final = late_policy.final_score(results.earned(graded), late.get("penalty", 0.0))
+        row = {"score": graded["score"], "final": round(final, 4), "late_days": late.get("days", ""),
                "late_penalty": late.get("penalty", ""), "deadline": late.get("deadline", ""),
                "deadline_source": late.get("deadline_source", ""), "error": ""}
         row |= {tag: round(score, 4) for tag, (score, _) in results.scores_by_tag(graded).items()}

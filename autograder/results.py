@@ -135,6 +135,11 @@ def write_atomic(path: Path, document: dict[str, Any]) -> None:
         raise
 
 
+def earned(document: dict[str, Any]) -> float:
+    """Every point a results.json document's rows earned, before the late penalty."""
+    return math.fsum(t["score"] for t in document["tests"] if "late_policy" not in t["tags"])
+
+
 def scores_by_tag(document: dict[str, Any]) -> dict[str, tuple[float, float]]:
     """(score, max score) per first tag (a contract name or question), in order."""
     groups: dict[str, tuple[float, float]] = {}

@@ -81,9 +81,9 @@ def load_graded(assignment: Assignment, results_dir: Path) -> dict[str, dict[str
         metadata = _read_json(meta_path) if meta_path.is_file() else {}
         if not isinstance(metadata, dict):
             raise ConfigError(f"{meta_path}: not a submission's metadata (a JSON object)")
-        raw = sum(t["score"] for t in document["tests"] if "late_policy" not in t["tags"])
         late = document.get("extra_data", {}).get("late", {})
-        entry = {"submission": path.stem, "auto": raw, "users": metadata.get("users") or [],
+        entry = {"submission": path.stem, "auto": results.earned(document),
+                 "users": metadata.get("users") or [],
                  "late_days": late.get("days", 0), "late_penalty": late.get("penalty", 0.0)}
         graded[path.stem] = entry
         for user in entry["users"]:
