@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from autograder import config, late_policy, results, runner, sanitize
+from autograder import config, late_policy, locate, results, runner, sanitize
 from autograder.sandbox.broker import SandboxError
 from autograder.sandbox.jail import DEFAULT_POOL, JailError
 from autograder.sandbox.limits import SUBMISSION_TIMEOUT
@@ -25,12 +25,12 @@ def say(text: object, file: TextIO | None = None) -> None:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    """Grade one submission folder and write results.json."""
+    """Grade one submission (a folder, or a zip as uploaded to Gradescope) and write
+    results.json."""
     assignment = config.load(args.assignment)
-    if not Path(args.submission).is_dir():
-        raise config.ConfigError(f"submission folder not found: {args.submission}")
     metadata = runner.read_metadata(args.metadata)
-    document = runner.grade(assignment, Path(args.submission), metadata, pool=args.sandbox_pool)
+    with locate.submission_folder(Path(args.submission)) as folder:
+        document = runner.grade(assignment, folder, metadata, pool=args.sandbox_pool)
     results.write_atomic(Path(args.out), document)
     if not args.quiet:
         say(results.table(document, f"{assignment.title}: {args.submission}"))
@@ -226,8 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("grade", cmd_grade)
     p.add_argument("submission", metavar="SUBMISSION",
-                   help="the folder of the submission's files (nested folders and renamed files "
-                        "are found)")
+                   help="the folder of the submission's files, or a zip of them, unpacked as "
+                        "Gradescope does (nested folders and renamed files are found)")
     p.add_argument("--metadata", metavar="JSON",
                    help="Gradescope's submission_metadata.json, for the late penalty (default: "
                         "none, no penalty)")

@@ -7,6 +7,7 @@ import csv
 import json
 import re
 import shutil
+import zipfile
 from importlib import metadata
 
 import pytest
@@ -407,6 +408,26 @@ def test_grade_batch_fails_when_a_row_could_not_be_graded(tmp_path):
         errors = {row["submission"]: row["error"] for row in csv.DictReader(f)}
     assert errors["submission_2610001"] == ""
     assert "'yesterday' is not an ISO 8601 timestamp" in errors["submission_2610002"]
+
+
+# -- grade -------------------------------------------------------------------------------
+def test_grade_unpacks_a_zip_as_gradescope_does(tmp_path, capsys):
+    with zipfile.ZipFile(tmp_path / "essay.zip", "w") as archive:
+        archive.write(EXEMPLAR, "essay/responses.md")
+    out = tmp_path / "results.json"
+    code, stdout, err = run(capsys, "grade", "song_contest", str(tmp_path / "essay.zip"),
+                            "--out", str(out))
+    assert (code, err) == (0, "")
+    document = json.loads(out.read_text())
+    assert document["score"] == 7 and "TOTAL" in stdout
+    assert "graded 'essay/responses.md' as responses.md" in document["tests"][0]["output"]
+
+
+def test_grade_of_what_is_neither_a_folder_nor_a_zip_is_one_error(tmp_path, capsys):
+    (tmp_path / "responses.md").write_text("")
+    code, _, err = run(capsys, "grade", "song_contest", str(tmp_path / "responses.md"))
+    assert code == 2
+    assert one_error_line(err).endswith("responses.md: a submission is a folder or a zip file")
 
 
 # -- the table that grade and demo print -------------------------------------------------
