@@ -6,7 +6,10 @@ file name, an error message) can drive the terminal or fail to encode."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -178,7 +181,7 @@ EPILOG = """Run 'autograder COMMAND --help' for the options of a command. Exit s
 the command did what it said; 1 when it did, but lists problems (check: what an assignment
 is missing; grade-batch: submissions that could not be graded; rubric --merge: rows that
 could not be merged; audit: thresholds of assignment.yaml not met); 2, with a one-line
-error, when it could not."""
+error, when it could not; 141, quietly, when the reader of its output went away (| head)."""
 
 
 def version() -> str:
@@ -310,17 +313,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; a toolkit error is one line on stderr and exit status 2."""
+    """Run the command line; a toolkit error is one line on stderr and exit status 2. When
+    the reader of our output goes away (``autograder rubric song_contest | head``), the
+    command stops quietly, with the status of a process that SIGPIPE ended."""
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):  # a terminal that cannot show ✗ or é
             stream.reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(argv)
+    try:
+        try:
+            return run(build_parser().parse_args(argv))
+        finally:  # (--help and --version too) a closed pipe shows here, not at Python's exit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        silence_output()
+        return 128 + signal.SIGPIPE
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the command ``args`` names; a toolkit error is one line and exit status 2."""
     try:
         return args.func(args)
     except (config.ConfigError, late_policy.MetadataError, runner.GradingError,
             JailError, SandboxError) as exc:
         say(f"autograder: error: {exc}", file=sys.stderr)
         return 2
+
+
+def silence_output() -> None:
+    """Send what is still to be written to stdout and stderr to /dev/null: their reader is
+    gone, and Python would otherwise complain as it flushes them on exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

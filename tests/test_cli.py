@@ -5,8 +5,12 @@ gradings, each in a process of its own) is marked slow."""
 import copy
 import csv
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import zipfile
 from importlib import metadata
 
@@ -451,6 +455,22 @@ def test_table_shows_notes_as_notes_and_cuts_failures_between_words():
     assert [lines[4], *lines[-2:]] == ["✗ losses.mse_loss    0.00 /   2.00",
                                        "  losses.sigmoid     3.00 /   3.00",
                                        "  TOTAL              3.00 /   5.00"]
+
+
+# -- a reader that went away ---------------------------------------------------------------
+@pytest.mark.parametrize("argv", [["rubric", "song_contest"], ["rubric", "song_contest", "--format",
+                                                                "csv"], ["--version"]])
+def test_a_closed_pipe_ends_a_command_quietly(argv):
+    """``autograder rubric song_contest | head``: once ``head`` has read its lines, the
+    command stops with no traceback, as a process that SIGPIPE ended."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    try:
+        done = subprocess.run([sys.executable, "-m", "autograder.cli", *argv], stdout=write,
+                              stderr=subprocess.PIPE, text=True, cwd=ROOT, check=False)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (128 + signal.SIGPIPE, "")
 
 
 # -- help and version ---------------------------------------------------------------------
