@@ -19,6 +19,7 @@ from autograder import config, late_policy, locate, results, runner, sanitize
 from autograder.sandbox.broker import SandboxError
 from autograder.sandbox.jail import DEFAULT_POOL, JailError
 from autograder.sandbox.limits import SUBMISSION_TIMEOUT
+from autograder.words import count
 
 
 def say(text: object, file: TextIO | None = None) -> None:
@@ -148,7 +149,7 @@ def cmd_rubric(args: argparse.Namespace) -> int:
     if problems:
         for problem in problems:
             say(problem, file=sys.stderr)
-        say(f"autograder: error: the merge had {len(problems)} problem(s), listed above; {out} "
+        say(f"autograder: error: the merge had {count(len(problems), 'problem')}, listed above; {out} "
             "holds only what merged cleanly", file=sys.stderr)
         return 1
     say(f"wrote {out}")

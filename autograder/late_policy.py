@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograder.config import LatePolicy
+from autograder.words import count
 
 DAY = 24 * 3600
 EXTENSIONS = ("extension", "extensions file")  # the sources of a student's own deadline
@@ -74,8 +75,8 @@ class Lateness:
         else:
             late = dt.timedelta(seconds=round(self.seconds_late))
             text = (f"Submitted {_duration(late)} after {whose} ({deadline}): "
-                    f"{self.days} day{'s' * (self.days != 1)} late at {self.points_per_day:g} "
-                    f"points per day = {self.penalty:g} points off the whole assignment.")
+                    f"{count(self.days, 'day')} late at {count(self.points_per_day, 'point')} "
+                    f"per day = {count(self.penalty, 'point')} off the whole assignment.")
         return f"{text}\n{self.disagreement}" if self.disagreement else text
 
     def to_json(self, applied: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from autograder import sanitize
 from autograder.late_policy import Lateness
+from autograder.words import count
 
 RESULTS_CAP = 900_000  # bytes; Gradescope's limit is 1 MB
 ROW_OUTPUT_CAP = 4000
@@ -101,7 +102,7 @@ def penalty_rule(manual_points: float) -> str:
     if manual_points <= 0:
         return "taken off this score, which never goes below 0"
     return (f"taken off the whole assignment here, from the autograder's score, which may "
-            f"go below 0 (down to -{manual_points:g}) so that the {manual_points:g} points "
+            f"go below 0 (down to -{manual_points:g}) so that the {count(manual_points, 'point')} "
             "graded by hand, which Gradescope adds to it, are charged too; the final grade "
             "never goes below 0")
 

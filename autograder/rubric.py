@@ -20,6 +20,7 @@ from typing import Any
 
 from autograder import late_policy, results, sanitize
 from autograder.config import Assignment, ConfigError
+from autograder.words import count
 
 
 def require_written(assignment: Assignment) -> None:
@@ -42,10 +43,10 @@ def render(assignment: Assignment, fmt: str = "text") -> str:
                     q.id, item.id, f"{q.id}.{item.id}", f"{item.points:g}", item.kind,
                     item.description)])
         return out.getvalue()
-    lines = [f"{assignment.title}: {assignment.total_points:g} points", ""]
+    lines = [f"{assignment.title}: {count(assignment.total_points, 'point')}", ""]
     for number, q in enumerate(assignment.questions, start=1):
         total = sum(item.points for item in q.rubric)
-        lines.append(f"Question {number} ({total:g} points): {q.heading}")
+        lines.append(f"Question {number} ({count(total, 'point')}): {q.heading}")
         for item in q.rubric:
             who = "autograder" if item.kind == "auto" else "manual"
             lines.append(f"  +{item.points:g}\t{item.description}  [{who}]")
@@ -177,7 +178,7 @@ def row_score(row: dict[str, str], items: dict[str, float]) -> tuple[float, list
             errors.append(f"'{column}' = '{text}' is not a number")
             continue
         if not 0 <= value <= points:
-            errors.append(f"'{column}' = {value:g} is outside 0 to {points:g} points")
+            errors.append(f"'{column}' = {value:g} is outside 0 to {count(points, 'point')}")
             continue
         total += value
     return total, errors

@@ -366,7 +366,7 @@ def test_merge_with_bad_rows_lists_them_and_fails(graded, tmp_path, capsys):
         "manual.csv: line 2: 'q1.did_well' = 4 is outside 0 to 3 points (row skipped)",
         "manual.csv: line 3: 'q1.improve' = 'lots' is not a number (row skipped)",
         "manual.csv: line 5: unknown student 'nobody@example.edu'",
-        f"autograder: error: the merge had 3 problem(s), listed above; {out} holds only what "
+        f"autograder: error: the merge had 3 problems, listed above; {out} holds only what "
         "merged cleanly"]
     with open(out, newline="") as f:
         manual_scores = {row["submission"]: row["manual"] for row in csv.DictReader(f)}

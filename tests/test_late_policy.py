@@ -95,3 +95,9 @@ def test_an_extension_of_days_keeps_the_wall_clock_across_dst():
     assert "your extended deadline" in lateness.describe()
     with pytest.raises(late_policy.MetadataError, match=r"users\[0\]\.extension"):
         assess("2024-11-04T23:59:00-05:00", due=due, users=[{"extension": {"days": -1}}])
+
+
+def test_one_day_and_one_point_are_singular():
+    lateness = assess("2024-09-21T00:10:00-04:00", policy=LatePolicy(points_per_day=1))
+    assert "11 min after the deadline (2024-09-20 23:59 EDT): 1 day late at 1 point per day = " \
+           "1 point off the whole assignment." in lateness.describe()
