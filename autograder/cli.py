@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=Version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 title="commands")
-    names = ", ".join(config.assignment_names()) or f"none in {config.HOME / 'assignments'}"
+    names = ", ".join(config.assignment_names()) or f"none in {config.home()}"
 
     def command(name: str, func: Callable[[argparse.Namespace], int],
                 assignment: bool = True) -> argparse.ArgumentParser:

@@ -47,6 +47,20 @@ def home(tmp_path, monkeypatch):
     return folder
 
 
+def test_an_unknown_assignment_names_the_home_it_was_looked_for_in(home, capsys, monkeypatch):
+    (home / "assignments" / "hw3").mkdir()
+    (home / "assignments" / "hw3" / "assignment.yaml").write_text("")
+    code, _, err = run(capsys, "grade", "optimization", "submission")
+    assert code == 2 and one_error_line(err) == (
+        f"autograder: error: unknown assignment 'optimization' in AUTOGRADER_HOME={home} "
+        "(known: hw3)")
+    monkeypatch.delenv("AUTOGRADER_HOME")
+    monkeypatch.setattr(config, "HOME", ROOT)
+    code, _, err = run(capsys, "check", "hw3")
+    assert one_error_line(err) == (f"autograder: error: unknown assignment 'hw3' in {ROOT} "
+                                   "(known: optimization, song_contest)")
+
+
 def test_yaml_syntax_error_gives_line_and_column(home, tmp_path, capsys):
     folder = home / "assignments" / "bad"
     folder.mkdir()
