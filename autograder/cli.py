@@ -37,7 +37,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         document = runner.grade(assignment, folder, metadata, pool=args.sandbox_pool)
     results.write_atomic(Path(args.out), document)
     if not args.quiet:
-        say(results.table(document, f"{assignment.title}: {args.submission}"))
+        say(results.table(document, f"{assignment.title}: {args.submission}", full=args.full))
     return 0
 
 
@@ -45,7 +45,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Grade the reference solution and a sample buggy submission, and print both."""
     from autograder import demo
 
-    return demo.run(Path(args.out))
+    return demo.run(Path(args.out), full=args.full)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -175,6 +175,8 @@ def cmd_check_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+FULL_HELP = ("print every failed test's whole message (the call, expected and got, the classic "
+             "mistake), line by line, not its first words")
 DESCRIPTION = """Grade the course's assignments: one submission, or a whole class with the late
 policy; check an assignment and build its student and Gradescope zips; merge the rubric's
 hand-graded scores into final grades."""
@@ -227,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("demo", cmd_demo, assignment=False)
     p.add_argument("--out", default="demo-results", metavar="DIR",
                    help="folder for the two results.json files (default: %(default)s)")
+    p.add_argument("--full", action="store_true", help=FULL_HELP)
 
     p = command("grade", cmd_grade)
     p.add_argument("submission", metavar="SUBMISSION",
@@ -241,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="as root: run student code as users PREFIX0, PREFIX1, ... (one per "
                         "concurrent run; setup.sh creates them)")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
+    p.add_argument("--full", action="store_true", help=FULL_HELP)
 
     p = command("grade-batch", cmd_grade_batch)
     p.add_argument("submissions", metavar="SUBMISSIONS",

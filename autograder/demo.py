@@ -59,9 +59,9 @@ def describe(spec: dict, lateness: late_policy.Lateness | None) -> str:
     return f"{spec.get('title', 'a sample buggy submission')} ({', '.join(facts)})"
 
 
-def run(out: Path) -> int:
+def run(out: Path, full: bool = False) -> int:
     """For every sample, grade its assignment's reference and the sample; write their
-    results.json under ``out`` and print the tables."""
+    results.json under ``out`` and print the tables (``full``: every failure whole)."""
     if not samples():
         raise config.ConfigError(f"no sample submission to grade: "
                                  f"{config.HOME / 'samples'}/<assignment>/buggy.yaml")
@@ -82,6 +82,6 @@ def run(out: Path) -> int:
                 document = runner.grade(assignment, folder, submission_metadata)
                 target = out / f"{assignment.name}-{slug}-results.json"
                 results.write_atomic(target, document)
-                print(results.table(document, f"\n== {assignment.title}: {title}"))
+                print(results.table(document, f"\n== {assignment.title}: {title}", full=full))
                 print(f"  results.json: {target}")
     return 0

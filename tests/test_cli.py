@@ -471,6 +471,43 @@ def test_table_shows_notes_as_notes_and_cuts_failures_between_words():
                                        "  TOTAL              3.00 /   5.00"]
 
 
+def test_table_in_full_shows_every_failure_and_note_whole():
+    message = ("mse_loss(y_hat=[1., 2.], y=[0., 4.])\n  expected: 2.5\n  got:      5\n  Classic "
+               "mistake: sum instead of mean: the squared errors are added up but not divided "
+               "by their number.\n  Hint: Use np.mean((y_hat - y) ** 2), the mean of the squared "
+               "errors, as the contract says.")
+    notes = "\n".join(f"graded 'hw2/f{i}.py' as f{i}.py" for i in range(12))
+    rows = [results.Row("Submitted files", 0.0, 0.0, ["files"], status="passed", output=notes),
+            *(results.Row(f"losses.mse_loss: test {i}", 0.0, 1.0, ["losses.mse_loss"],
+                          output=message) for i in range(3))]
+    document = results.build(rows, None)
+    short = results.table(document).splitlines()
+    assert "[...]" in "\n".join(short) and "      test 2: mse_loss" not in short
+    lines = results.table(document, full=True).splitlines()
+    assert lines[1:13] == [f"    graded 'hw2/f{i}.py' as f{i}.py" for i in range(12)]
+    for i in range(3):
+        at = lines.index(f"      test {i}:")
+        assert lines[at + 1:at + 6] == [f"        {line}" for line in message.splitlines()]
+    assert "[...]" not in "\n".join(lines)
+
+
+def test_grade_full_prints_whole_messages(tmp_path, capsys):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    shutil.copy(ROOT / "student_template" / "song_contest" / "responses.md", folder)
+    out = tmp_path / "results.json"
+    code, short, _ = run(capsys, "grade", "song_contest", str(folder), "--out", str(out))
+    code, full, err = run(capsys, "grade", "song_contest", str(folder), "--out", str(out), "--full")
+    assert (code, err) == (0, "")
+    failed = [t for t in json.loads(out.read_text())["tests"] if t["status"] == "failed"]
+    assert len(failed) > 6
+    for test in failed:
+        for line in test["output"].splitlines():
+            assert f"        {line}" in full.splitlines(), line
+    unseen = [t["name"] for t in failed if t["name"] not in short]  # the third of a question
+    assert len(unseen) == 1 and f"      {unseen[0]}:" in full.splitlines()
+
+
 # -- a reader that went away ---------------------------------------------------------------
 @pytest.mark.parametrize("argv", [["rubric", "song_contest"], ["rubric", "song_contest", "--format",
                                                                 "csv"], ["--version"]])
