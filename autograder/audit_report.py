@@ -13,7 +13,8 @@ from typing import Any
 
 from autograder import config
 from autograder.audit import Graded, Job, own_names
-from autograder.class_report import count, esc, page
+from autograder.class_report import esc, page
+from autograder.words import count
 
 
 def verdict(assignment: config.Assignment, job: Job, graded: Graded, traced: Graded,

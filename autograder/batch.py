@@ -18,7 +18,10 @@ exhaust the machine's memory.
 
 The output folder gets, per submission, ``results/<id>.json`` with its
 ``<id>.metadata.json``, its ``<id>.key`` and a readable ``<id>.html``; then
-``grades.csv`` (one row per student) and ``report.html`` (:mod:`autograder.class_report`).
+``grades.csv`` (one row per student, with the deadline that applied) and ``report.html``
+(:mod:`autograder.class_report`). Extensions (:mod:`autograder.extensions`) go into each
+submission's metadata, so the late penalty of results.json, grades.csv, the report and
+``rubric --merge`` all count them.
 A rerun grades again only the submissions whose key changed: a hash of the submission's
 files, its metadata and the grader (the toolkit, the assignment with its tests and
 reference, Python and the libraries that decide a grading).
@@ -46,7 +49,7 @@ from importlib import metadata as installed
 from pathlib import Path
 from typing import Any, TypeVar
 
-from autograder import class_report, config, packaging, results, runner
+from autograder import class_report, config, extensions, late_policy, packaging, results, runner
 from autograder.sandbox import jail
 from autograder.sandbox.jail import DEFAULT_POOL
 from autograder.sandbox.limits import SUBMISSION_TIMEOUT
@@ -123,19 +126,25 @@ def export_to_metadata(entry: dict) -> dict:
         return value.isoformat() if hasattr(value, "isoformat") else value
 
     entry = plain(entry)
-    return {"created_at": entry.get("created_at"), "users": entry.get("submitters", [])}
+    metadata = {"created_at": entry.get("created_at"), "users": entry.get("submitters", [])}
+    # Gradescope's due dates, where the export carries them (a submitter's own is kept with
+    # the submitter): the late policy's truth, as in submission_metadata.json.
+    return metadata | ({"assignment": entry["assignment"]}
+                       if isinstance(entry.get("assignment"), dict) else {})
 
 
 def grade_all(assignment: config.Assignment, source: Path, out: Path, jobs: int | None = None,
               executor: str = "local", timeout: float = SUBMISSION_TIMEOUT,
-              pool: str | None = None) -> list[dict[str, Any]]:
+              pool: str | None = None, extended: Path | None = None) -> list[dict[str, Any]]:
     """Grade every submission into ``out`` (results, grades.csv and report.html) with
     ``jobs`` gradings at once (default: one per core) and return the rows of grades.csv
     (a row whose ``error`` is not empty could not be graded). Submissions graded before
     with the same key are not graded again. ``executor`` is ``local``, ``dask-local`` (a
     Dask cluster on this machine) or ``dask://HOST:PORT`` (a running Dask scheduler).
     As root, ``pool`` (a prefix; "" for none) must work; without one, the default pool is
-    used where it works, else bubblewrap alone, with a warning."""
+    used where it works, else bubblewrap alone, with a warning. ``extended``: the
+    extensions file (read before anything is graded)."""
+    granted = extensions.read(extended) if extended is not None else []
     settings = Settings(assignment.name, timeout,
                         (DEFAULT_POOL if pool is None else pool)
                         if assignment.kind == "programming" else None,
@@ -160,6 +169,11 @@ def grade_all(assignment: config.Assignment, source: Path, out: Path, jobs: int 
         folders, metadata = discover(source, Path(tmp))
         if not folders:
             raise config.ConfigError(f"no submission folders found in {source}")
+        if granted and not metadata:
+            print(f"warning: {extended.name}: not used: {source} has no submission_metadata.yml "
+                  "(no submission times, so no late penalty)", file=sys.stderr)
+        for unmatched in extensions.apply(granted, metadata) if metadata else []:
+            print(f"warning: {extended.name}: {unmatched}", file=sys.stderr)
         todo, graded = plan(folders, metadata, settings.grader, results_dir)
         run = grade_locally if executor == "local" else functools.partial(grade_on_dask, executor)
         title = f"grading {assignment.name}" + (f" ({len(graded)} unchanged, kept)" if graded
@@ -473,13 +487,21 @@ def _progress_lines(items: Iterator[T], total: int) -> Iterator[T]:
 def grade_rows(sid: str, graded: Outcome, metadata: dict | None) -> list[dict[str, Any]]:
     """The lines of grades.csv for one submission: one per submitter (each member of a
     group gets one, with the same scores), or one without a name when the submitters are
-    unknown. The score is the late penalty's (results.json's top-level score)."""
+    unknown. The score is results.json's top-level score (Gradescope's: for an assignment
+    with hand-graded parts it may be below 0, so that they pay the late penalty too); the
+    final grade is every point earned less the penalty, never below 0, as ``rubric --merge``
+    computes it (with no hand-graded points). The deadline is the one that applied, and where
+    it came from (``deadline_source``: extension, extensions file, gradescope or
+    assignment.yaml)."""
     if isinstance(graded, str):
-        row: dict[str, Any] = {"score": "", "late_days": "", "late_penalty": "", "error": graded}
+        row: dict[str, Any] = {"score": "", "final": "", "late_days": "", "late_penalty": "",
+                               "deadline": "", "deadline_source": "", "error": graded}
     else:
         late = graded.get("extra_data", {}).get("late", {})
-        row = {"score": graded["score"], "late_days": late.get("days", ""),
-               "late_penalty": late.get("penalty", ""), "error": ""}
+        final = late_policy.final_score(results.earned(graded), late.get("penalty", 0.0))
+        row = {"score": graded["score"], "final": round(final, 4), "late_days": late.get("days", ""),
+               "late_penalty": late.get("penalty", ""), "deadline": late.get("deadline", ""),
+               "deadline_source": late.get("deadline_source", ""), "error": ""}
         row |= {tag: round(score, 4) for tag, (score, _) in results.scores_by_tag(graded).items()}
     users = [u if isinstance(u, dict) else {} for u in (metadata or {}).get("users") or [{}]]
     return [{"submission": sid, "student": str(user.get("name", "")),

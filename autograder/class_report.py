@@ -37,6 +37,7 @@ import numpy as np
 
 from autograder import results, sanitize
 from autograder.config import Assignment
+from autograder.words import count
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 STYLE = """body{font-family:system-ui,sans-serif;max-width:64rem;margin:1rem auto;padding:0 1rem;
@@ -264,11 +265,6 @@ def report_page(assignment: Assignment, rows: list[dict[str, Any]],
     return page(f"{assignment.title}: class report", body)
 
 
-def count(n: int, noun: str) -> str:
-    """``1 student``, ``2 students``."""
-    return f"{n} {noun}{'s' * (n != 1)}"
-
-
 def page(title: str, body: list[str]) -> str:
     """A complete HTML page that loads nothing and runs nothing."""
     return (f"<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -286,7 +282,7 @@ def score_section(scores: list[float], possible: float, manual: float) -> list[s
     return ["<h2>Scores</h2>",
             f"<p>Per student, after the late penalty{out_of}: mean "
             f"<b>{statistics.fmean(scores):.2f}</b>, median <b>{statistics.median(scores):.2f}</b>, "
-            f"maximum <b>{max(scores):.2f}</b> ({len(scores)} students).</p>",
+            f"maximum <b>{max(scores):.2f}</b> ({count(len(scores), 'student')}).</p>",
             figure(histogram(scores, possible), "histogram of the scores", "y")]
 
 
@@ -365,8 +361,8 @@ def submission_page(assignment: Assignment, sid: str, document: dict[str, Any],
             f"<h1>{esc(sid)}</h1>",
             f"<p>{esc(', '.join(students) or 'submitters unknown')}</p>",
             f"<p>Score <b>{document['score']:g}</b> of {possible:g}"
-            + (f", after {late['penalty']:g} points off for {late['days']} days late" if late
-               and late.get("days") else "") + "</p>",
+            + (f", after {count(late['penalty'], 'point')} off for {count(late['days'], 'day')} "
+               "late" if late and late.get("days") else "") + "</p>",
             f"<pre>{esc(html.unescape(str(document.get('output', ''))))}</pre>",
             "<table><tr><th>#</th><th>row</th><th>points</th><th>visibility</th><th>output</th>"
             "</tr>"]

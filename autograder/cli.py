@@ -6,16 +6,20 @@ file name, an error message) can drive the terminal or fail to encode."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from autograder import config, late_policy, results, runner, sanitize
+from autograder import config, late_policy, locate, results, runner, sanitize
 from autograder.sandbox.broker import SandboxError
 from autograder.sandbox.jail import DEFAULT_POOL, JailError
 from autograder.sandbox.limits import SUBMISSION_TIMEOUT
+from autograder.words import count
 
 
 def say(text: object, file: TextIO | None = None) -> None:
@@ -25,15 +29,15 @@ def say(text: object, file: TextIO | None = None) -> None:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    """Grade one submission folder and write results.json."""
+    """Grade one submission (a folder, or a zip as uploaded to Gradescope) and write
+    results.json."""
     assignment = config.load(args.assignment)
-    if not Path(args.submission).is_dir():
-        raise config.ConfigError(f"submission folder not found: {args.submission}")
     metadata = runner.read_metadata(args.metadata)
-    document = runner.grade(assignment, Path(args.submission), metadata, pool=args.sandbox_pool)
+    with locate.submission_folder(Path(args.submission)) as folder:
+        document = runner.grade(assignment, folder, metadata, pool=args.sandbox_pool)
     results.write_atomic(Path(args.out), document)
     if not args.quiet:
-        say(results.table(document, f"{assignment.title}: {args.submission}"))
+        say(results.table(document, f"{assignment.title}: {args.submission}", full=args.full))
     return 0
 
 
@@ -41,7 +45,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Grade the reference solution and a sample buggy submission, and print both."""
     from autograder import demo
 
-    return demo.run(Path(args.out))
+    return demo.run(Path(args.out), full=args.full)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -117,7 +121,8 @@ def cmd_grade_batch(args: argparse.Namespace) -> int:
     out = Path(args.out)
     rows = batch.grade_all(config.load(args.assignment), Path(args.submissions), out,
                            jobs=args.jobs, executor=args.executor, timeout=args.timeout,
-                           pool=args.sandbox_pool)
+                           pool=args.sandbox_pool,
+                           extended=Path(args.extensions) if args.extensions else None)
     say(f"wrote {out / 'grades.csv'} and {out / 'report.html'}")
     failed = [row["submission"] for row in rows if row["error"]]
     if failed:
@@ -144,7 +149,7 @@ def cmd_rubric(args: argparse.Namespace) -> int:
     if problems:
         for problem in problems:
             say(problem, file=sys.stderr)
-        say(f"autograder: error: the merge had {len(problems)} problem(s), listed above; {out} "
+        say(f"autograder: error: the merge had {count(len(problems), 'problem')}, listed above; {out} "
             "holds only what merged cleanly", file=sys.stderr)
         return 1
     say(f"wrote {out}")
@@ -170,6 +175,8 @@ def cmd_check_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+FULL_HELP = ("print every failed test's whole message (the call, expected and got, the classic "
+             "mistake), line by line, not its first words")
 DESCRIPTION = """Grade the course's assignments: one submission, or a whole class with the late
 policy; check an assignment and build its student and Gradescope zips; merge the rubric's
 hand-graded scores into final grades."""
@@ -177,7 +184,7 @@ EPILOG = """Run 'autograder COMMAND --help' for the options of a command. Exit s
 the command did what it said; 1 when it did, but lists problems (check: what an assignment
 is missing; grade-batch: submissions that could not be graded; rubric --merge: rows that
 could not be merged; audit: thresholds of assignment.yaml not met); 2, with a one-line
-error, when it could not."""
+error, when it could not; 141, quietly, when the reader of its output went away (| head)."""
 
 
 def version() -> str:
@@ -209,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=Version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 title="commands")
-    names = ", ".join(config.assignment_names()) or f"none in {config.HOME / 'assignments'}"
+    names = ", ".join(config.assignment_names()) or f"none in {config.home()}"
 
     def command(name: str, func: Callable[[argparse.Namespace], int],
                 assignment: bool = True) -> argparse.ArgumentParser:
@@ -222,11 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("demo", cmd_demo, assignment=False)
     p.add_argument("--out", default="demo-results", metavar="DIR",
                    help="folder for the two results.json files (default: %(default)s)")
+    p.add_argument("--full", action="store_true", help=FULL_HELP)
 
     p = command("grade", cmd_grade)
     p.add_argument("submission", metavar="SUBMISSION",
-                   help="the folder of the submission's files (nested folders and renamed files "
-                        "are found)")
+                   help="the folder of the submission's files, or a zip of them, unpacked as "
+                        "Gradescope does (nested folders and renamed files are found)")
     p.add_argument("--metadata", metavar="JSON",
                    help="Gradescope's submission_metadata.json, for the late penalty (default: "
                         "none, no penalty)")
@@ -236,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="as root: run student code as users PREFIX0, PREFIX1, ... (one per "
                         "concurrent run; setup.sh creates them)")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
+    p.add_argument("--full", action="store_true", help=FULL_HELP)
 
     p = command("grade-batch", cmd_grade_batch)
     p.add_argument("submissions", metavar="SUBMISSIONS",
@@ -259,6 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "them is in README.md); an empty PREFIX gives up the pool: bubblewrap "
                         f"alone, with a warning (default: {DEFAULT_POOL} where it works, "
                         "else bubblewrap alone, with a warning)")
+    p.add_argument("--extensions", metavar="CSV",
+                   help="students' own deadlines: a CSV with a column email or sid, and due (e.g. "
+                        "'2026-03-02 23:59 America/New_York', or ISO 8601 with its offset) or "
+                        "days (extra days); Gradescope's own per-student due dates win")
 
     command("check", cmd_check)
 
@@ -305,17 +318,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; a toolkit error is one line on stderr and exit status 2."""
+    """Run the command line; a toolkit error is one line on stderr and exit status 2. When
+    the reader of our output goes away (``autograder rubric song_contest | head``), the
+    command stops quietly, with the status of a process that SIGPIPE ended."""
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):  # a terminal that cannot show ✗ or é
             stream.reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(argv)
+    try:
+        try:
+            return run(build_parser().parse_args(argv))
+        finally:  # (--help and --version too) a closed pipe shows here, not at Python's exit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        silence_output()
+        return 128 + signal.SIGPIPE
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the command ``args`` names; a toolkit error is one line and exit status 2."""
     try:
         return args.func(args)
     except (config.ConfigError, late_policy.MetadataError, runner.GradingError,
             JailError, SandboxError) as exc:
         say(f"autograder: error: {exc}", file=sys.stderr)
         return 2
+
+
+def silence_output() -> None:
+    """Send what is still to be written to stdout and stderr to /dev/null: their reader is
+    gone, and Python would otherwise complain as it flushes them on exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

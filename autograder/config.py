@@ -138,6 +138,12 @@ class Assignment:
         return sum(self.points.values())
 
 
+def home() -> str:
+    """Which home the assignments are read from, for messages: ``AUTOGRADER_HOME=...`` when
+    that variable chose it."""
+    return f"AUTOGRADER_HOME={HOME}" if os.environ.get("AUTOGRADER_HOME") else str(HOME)
+
+
 def assignment_names() -> list[str]:
     """Names of the assignments that ship with the toolkit."""
     return sorted(p.parent.name for p in (HOME / "assignments").glob("*/assignment.yaml"))
@@ -148,7 +154,7 @@ def load(name: str) -> Assignment:
     path = HOME / "assignments" / name / "assignment.yaml"
     if not path.is_file():
         known = ", ".join(assignment_names()) or "none"
-        raise ConfigError(f"unknown assignment {name!r} (known: {known})")
+        raise ConfigError(f"unknown assignment {name!r} in {home()} (known: {known})")
     return load_path(path, name)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from autograder import config, late_policy, mistakes, results, runner
+from autograder.words import count
 
 
 def derive_submission(source: Path, dest: Path, edits: Iterable[tuple[str, str, str]]) -> Path:
@@ -49,18 +50,18 @@ def describe(spec: dict, lateness: late_policy.Lateness | None) -> str:
     """The sample's ``title`` and what it holds, counted from its description: "a sample
     buggy submission (2 bugs, a nested folder, 'stats (1).py', 1 day late)"."""
     bugs = len({edit.get("bug", i) for i, edit in enumerate(spec["edits"])})
-    facts = [f"{bugs} bug{'s' * (bugs != 1)}"]
+    facts = [count(bugs, "bug")]
     if spec.get("folder"):
         facts.append("a nested folder")
     facts += [f"'{new}'" for new in (spec.get("rename") or {}).values()]
     if lateness is not None and lateness.days:
-        facts.append(f"{lateness.days} day{'s' * (lateness.days != 1)} late")
+        facts.append(f"{count(lateness.days, 'day')} late")
     return f"{spec.get('title', 'a sample buggy submission')} ({', '.join(facts)})"
 
 
-def run(out: Path) -> int:
+def run(out: Path, full: bool = False) -> int:
     """For every sample, grade its assignment's reference and the sample; write their
-    results.json under ``out`` and print the tables."""
+    results.json under ``out`` and print the tables (``full``: every failure whole)."""
     if not samples():
         raise config.ConfigError(f"no sample submission to grade: "
                                  f"{config.HOME / 'samples'}/<assignment>/buggy.yaml")
@@ -81,6 +82,6 @@ def run(out: Path) -> int:
                 document = runner.grade(assignment, folder, submission_metadata)
                 target = out / f"{assignment.name}-{slug}-results.json"
                 results.write_atomic(target, document)
-                print(results.table(document, f"\n== {assignment.title}: {title}"))
+                print(results.table(document, f"\n== {assignment.title}: {title}", full=full))
                 print(f"  results.json: {target}")
     return 0

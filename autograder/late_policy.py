@@ -4,9 +4,12 @@ The deadline is a wall-clock time in the assignment's time zone (daylight saving
 is the zone's business, never a fixed offset). Gradescope's dates are the truth
 when its ``submission_metadata.json`` has them: a submitter's own due date (an
 extension) first, then the assignment's due date; ``assignment.yaml`` is the
-fallback for local grading, and a disagreement between the two is reported. Any
-started 24-hour period counts as a day: 1 second late is 1 day, exactly 24 h late
-is 1 day, 24 h + 1 s is 2 days.
+fallback for local grading, and a disagreement between the two is reported. An
+extension from the instructor's extensions file (``grade-batch --extensions``, kept
+in a submitter's ``extension`` entry: a ``due_date``, or ``days`` added to the
+assignment's deadline) counts where Gradescope gives the submitter no date of their
+own. Any started 24-hour period counts as a day: 1 second late is 1 day, exactly 24 h
+late is 1 day, 24 h + 1 s is 2 days.
 
 The penalty is days x points per day, off the whole assignment, hand-graded parts
 included; the final grade never goes below zero (see :func:`final_score`).
@@ -21,8 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograder.config import LatePolicy
+from autograder.words import count
 
 DAY = 24 * 3600
+EXTENSIONS = ("extension", "extensions file")  # the sources of a student's own deadline
+MAX_EXTENSION_DAYS = 366
 _RUBY_TIME = re.compile(r"(?P<date>\d{4}-\d\d-\d\d)[ T](?P<time>\d\d:\d\d:\d\d)"
                         r"(?P<fraction>\.\d+)?\s*(?P<offset>[+-]\d\d:?\d\d)?")
 
@@ -36,7 +42,7 @@ class Deadline:
     """A submission's deadline, where it came from, and any disagreement about it."""
 
     when: dt.datetime
-    source: str  # "extension", "gradescope" or "assignment.yaml"
+    source: str  # "extension", "extensions file", "gradescope" or "assignment.yaml"
     disagreement: str = ""
 
 
@@ -63,14 +69,14 @@ class Lateness:
     def describe(self) -> str:
         """The lines the student reads: how late, the days charged, the points off."""
         deadline = self.deadline.strftime("%Y-%m-%d %H:%M %Z")
-        whose = {"extension": "your extended deadline"}.get(self.source, "the deadline")
+        whose = "your extended deadline" if self.source in EXTENSIONS else "the deadline"
         if self.days == 0:
             text = f"Submitted on time ({whose}: {deadline})."
         else:
             late = dt.timedelta(seconds=round(self.seconds_late))
             text = (f"Submitted {_duration(late)} after {whose} ({deadline}): "
-                    f"{self.days} day{'s' * (self.days != 1)} late at {self.points_per_day:g} "
-                    f"points per day = {self.penalty:g} points off the whole assignment.")
+                    f"{count(self.days, 'day')} late at {count(self.points_per_day, 'point')} "
+                    f"per day = {count(self.penalty, 'point')} off the whole assignment.")
         return f"{text}\n{self.disagreement}" if self.disagreement else text
 
     def to_json(self, applied: str) -> dict[str, Any]:
@@ -112,26 +118,50 @@ def parse_timestamp(text: Any, what: str) -> dt.datetime:
 
 def student_deadline(due: dt.datetime, metadata: dict) -> Deadline:
     """The deadline that counts: the latest of the submitters' own due dates on
-    Gradescope (extensions), else Gradescope's assignment due date, else ``due``
-    (assignment.yaml). A Gradescope due date other than ``due`` is reported."""
-    own = []
-    for i, user in enumerate(metadata.get("users") or []):
-        extension = user.get("assignment") if isinstance(user, dict) else None
-        if isinstance(extension, dict) and extension.get("due_date"):
-            own.append(parse_timestamp(extension["due_date"], f"users[{i}].assignment.due_date"))
+    Gradescope (extensions), else the latest of their extensions from the instructor's
+    extensions file, else Gradescope's assignment due date, else ``due``
+    (assignment.yaml). A Gradescope due date other than ``due``, and an extensions file
+    that Gradescope's own dates overrule, are reported."""
+    users = [u if isinstance(u, dict) else {} for u in metadata.get("users") or []]
+    own = [parse_timestamp(user["assignment"]["due_date"], f"users[{i}].assignment.due_date")
+           for i, user in enumerate(users)
+           if isinstance(user.get("assignment"), dict) and user["assignment"].get("due_date")]
     assignment = metadata.get("assignment")
     gradescope = None
     if isinstance(assignment, dict) and assignment.get("due_date"):
         gradescope = parse_timestamp(assignment["due_date"], "assignment.due_date")
-    note = ""
+    base = (gradescope or due).astimezone(due.tzinfo)
+    granted = [extended(base, user["extension"], f"users[{i}].extension")
+               for i, user in enumerate(users) if user.get("extension") is not None]
+    notes = []
     if gradescope is not None and gradescope != due:
-        note = (f"Gradescope's due date ({_stamp(gradescope, due)}) differs from "
-                f"assignment.yaml's ({_stamp(due, due)}); Gradescope's counts.")
+        notes.append(f"Gradescope's due date ({_stamp(gradescope, due)}) differs from "
+                     f"assignment.yaml's ({_stamp(due, due)}); Gradescope's counts.")
+    if own and granted and max(granted) != max(own):
+        notes.append(f"The extensions file's deadline ({_stamp(max(granted), due)}) differs "
+                     f"from Gradescope's extension ({_stamp(max(own), due)}); Gradescope's "
+                     "counts.")
+    note = " ".join(notes)
     if own:
         return Deadline(max(own).astimezone(due.tzinfo), "extension", note)
+    if granted:
+        return Deadline(max(granted), "extensions file", note)
     if gradescope is not None:
-        return Deadline(gradescope.astimezone(due.tzinfo), "gradescope", note)
+        return Deadline(base, "gradescope", note)
     return Deadline(due, "assignment.yaml")
+
+
+def extended(base: dt.datetime, extension: Any, what: str) -> dt.datetime:
+    """The deadline an extensions file's entry gives: its ``due_date`` (with its UTC
+    offset), or ``days`` after ``base`` on the wall clock of ``base``'s time zone."""
+    if isinstance(extension, dict) and "due_date" in extension:
+        return parse_timestamp(extension["due_date"], f"{what}.due_date").astimezone(base.tzinfo)
+    days = extension.get("days") if isinstance(extension, dict) else None
+    if isinstance(days, bool) or not isinstance(days, (int, float)) \
+            or not 0 <= days <= MAX_EXTENSION_DAYS:
+        raise MetadataError(f"{what}: expected {{'due_date': ...}} or {{'days': N}}, got "
+                            f"{extension!r}")
+    return base + dt.timedelta(days=days)  # an aware time plus days: the same wall-clock time
 
 
 def assess(due: dt.datetime, policy: LatePolicy, metadata: dict) -> Lateness:

@@ -4,18 +4,27 @@ Real uploads put files in a nested folder, add " (1)" or "-copy" when a browser
 saved a second download, and change the case of names; students who work in Jupyter
 or Colab upload notebooks. Each expected file is found (with a note saying where) or
 reported missing with the files that were received, so the student knows what to fix.
+A zip file given as the submission is unpacked first, as Gradescope unpacks an uploaded
+zip (:func:`submission_folder`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping, Sequence
+import stat
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from autograder import notebooks
+from autograder.config import ConfigError
 
 MAX_FILES = 5000
+MAX_UNZIPPED = 100 * 2**20  # bytes a zip submission may unpack to
 MAX_NOTEBOOKS = 20  # notebooks read per submission (the shallowest)
 ARCHIVES = {".zip", ".tar", ".gz", ".tgz", ".rar", ".7z"}  # not opened: named in the message
 _IGNORED_PARTS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints", "node_modules"}
@@ -31,6 +40,64 @@ class Located:
     missing: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     code: dict[str, bytes] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def submission_folder(path: Path) -> Iterator[Path]:
+    """The folder to grade: ``path`` itself, or, for a zip file, a temporary folder that
+    holds what it unpacks to (removed afterwards)."""
+    if path.is_dir():
+        yield path
+        return
+    if not path.is_file():
+        raise ConfigError(f"submission not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise ConfigError(f"{path}: a submission is a folder or a zip file")
+    with tempfile.TemporaryDirectory(prefix="unzipped-submission-") as tmp:
+        unzip(path, Path(tmp))
+        yield Path(tmp)
+
+
+def unzip(archive: Path, dest: Path) -> None:
+    """Unpack ``archive`` into ``dest``: at most MAX_FILES entries and MAX_UNZIPPED bytes,
+    whatever the entries declare; no entry may be written outside ``dest`` (an absolute
+    path or ``..``); symbolic links are left out. A ConfigError names what is refused."""
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            entries = zipped.infolist()
+            if len(entries) > MAX_FILES:
+                raise ConfigError(f"{archive.name}: {len(entries)} entries; a submission may "
+                                  f"hold at most {MAX_FILES}")
+            budget = MAX_UNZIPPED
+            for entry in entries:
+                parts = PurePosixPath(entry.filename.replace("\\", "/")).parts
+                if entry.filename.startswith(("/", "\\")) or ".." in parts \
+                        or (parts and ":" in parts[0]):
+                    raise ConfigError(f"{archive.name}: the entry '{entry.filename}' would be "
+                                      "unpacked outside its folder; not graded")
+                if entry.is_dir() or stat.S_ISLNK(entry.external_attr >> 16):
+                    continue
+                target = dest.joinpath(*parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zipped.open(entry) as source, open(target, "wb") as out:
+                    budget -= _copy_at_most(source, out, budget)
+                    if budget < 0:
+                        raise ConfigError(f"{archive.name}: unpacks to more than "
+                                          f"{MAX_UNZIPPED // 2**20} MB; not graded")
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
+        raise ConfigError(f"{archive.name}: cannot unpack: {exc}") from None
+
+
+def _copy_at_most(source: BinaryIO, out: BinaryIO, budget: int) -> int:
+    """Copy ``source`` to ``out``, stopping once more than ``budget`` bytes came; the bytes
+    read (more than ``budget`` when it stopped)."""
+    done = 0
+    while chunk := source.read(min(2**20, budget - done + 1)):
+        out.write(chunk)
+        done += len(chunk)
+        if done > budget:
+            break
+    return done
 
 
 def candidates(submission: Path) -> list[Path]:

@@ -39,11 +39,15 @@ def local_report(assignment: Assignment, outcomes: list[Any],
         lines += name_block(part, width, verbose, reasons) + curve_lines(part, plots)
     earned = float(sum(p.earned for p in shown))
     possible = float(sum(p.share for p in shown))
-    hidden = float(sum(map(scoring.exact, assignment.points.values())) - sum(p.share for p in parts))
+    selected = len(shown) < len(parts) or any(not o.ran for o in outcomes)
+    names = ran if selected else set(assignment.points)  # the hidden points of these names
+    hidden = float(sum(scoring.exact(assignment.points[t]) for t in names)
+                   - sum(p.share for p in parts if p.target in names))
     closing = f"Public tests: {earned:.2f} of {possible:.2f} points"
-    if len(shown) < len(parts) or any(not o.ran for o in outcomes):
+    if selected:
         closing += " (only the tests you selected ran)"
-    closing += ". Hidden tests" + (f" ({hidden:.2f} more points)" if hidden > 0 else "")
+    whose = " of these names" if selected else ""
+    closing += ". Hidden tests" + (f" ({hidden:.2f} more points{whose})" if hidden > 0 else "")
     lines.append(closing + " run on Gradescope after you submit.")
     return lines
 

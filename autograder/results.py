@@ -22,6 +22,7 @@ from typing import Any
 
 from autograder import sanitize
 from autograder.late_policy import Lateness
+from autograder.words import count
 
 RESULTS_CAP = 900_000  # bytes; Gradescope's limit is 1 MB
 ROW_OUTPUT_CAP = 4000
@@ -101,7 +102,7 @@ def penalty_rule(manual_points: float) -> str:
     if manual_points <= 0:
         return "taken off this score, which never goes below 0"
     return (f"taken off the whole assignment here, from the autograder's score, which may "
-            f"go below 0 (down to -{manual_points:g}) so that the {manual_points:g} points "
+            f"go below 0 (down to -{manual_points:g}) so that the {count(manual_points, 'point')} "
             "graded by hand, which Gradescope adds to it, are charged too; the final grade "
             "never goes below 0")
 
@@ -135,6 +136,11 @@ def write_atomic(path: Path, document: dict[str, Any]) -> None:
         raise
 
 
+def earned(document: dict[str, Any]) -> float:
+    """Every point a results.json document's rows earned, before the late penalty."""
+    return math.fsum(t["score"] for t in document["tests"] if "late_policy" not in t["tags"])
+
+
 def scores_by_tag(document: dict[str, Any]) -> dict[str, tuple[float, float]]:
     """(score, max score) per first tag (a contract name or question), in order."""
     groups: dict[str, tuple[float, float]] = {}
@@ -151,35 +157,38 @@ def submitters(users: list[dict[str, Any]]) -> dict[str, str]:
             "emails": "; ".join(str(u.get("email", "")) for u in users)}
 
 
-def table(document: dict[str, Any], title: str = "") -> str:
+def table(document: dict[str, Any], title: str = "", full: bool = False) -> str:
     """A plain-text table of the tests, grouped by tag, with the total. Rows that carry no
     points (the files found, for example) are notes above it; the first failures of a tag
-    are shown below it, cut at word boundaries."""
+    are shown below it, cut at word boundaries, or, ``full``, every failure whole, line by
+    line, and every note."""
     lines = [title] if title else []
     groups = scores_by_tag(document)
     notes = {tag for tag, (score, top) in groups.items() if score == top == 0}
-    failures: dict[str, list[str]] = {}
+    failures: dict[str, list[list[str]]] = {}  # tag -> the lines of each failure
     for test in document["tests"]:
         tag = test["tags"][0] if test["tags"] else test["name"]
         said = test["output"].strip().splitlines()
         if tag in notes:  # one line, or one line each under the row's name
-            if len(said) > NOTE_LINES:
+            if len(said) > NOTE_LINES and not full:
                 said = [*said[:NOTE_LINES - 1], f"[... {len(said) - NOTE_LINES + 1} more]"]
             heading = f"{test['name']}: {said[0]}" if len(said) == 1 else f"{test['name']}:"
-            lines += _wrapped(heading, "  ", 2)
+            lines += [f"  {heading}"] if full else _wrapped(heading, "  ", 2)
             for line in said if len(said) > 1 else []:
-                lines += _wrapped(line, "    ", 2)
+                lines += [f"    {line}"] if full else _wrapped(line, "    ", 2)
         elif test["status"] == "failed" and said:
             name = test["name"].removeprefix(f"{tag}: ")
-            failures.setdefault(tag, []).append(f"{name}: {' '.join(test['output'].split())}")
+            failures.setdefault(tag, []).append(
+                [f"      {name}:", *(f"        {line}" for line in said)] if full
+                else _wrapped(f"{name}: {' '.join(test['output'].split())}", "      ", 2))
     width = max((len(t) for t in groups if t not in notes), default=10)
     for tag, (score, top) in groups.items():
         if tag in notes:
             continue
         mark = "  " if score >= top else "✗ "
         lines.append(f"{mark}{tag:<{width}}  {score:6.2f} / {top:6.2f}")
-        for failure in failures.get(tag, [])[:2]:
-            lines += _wrapped(failure, "      ", 2)
+        shown = failures.get(tag, []) if full else failures.get(tag, [])[:2]
+        lines += [line for failure in shown for line in failure]
     total = sum(t["max_score"] for t in document["tests"])
     lines.append(f"  {'TOTAL':<{width}}  {document['score']:6.2f} / {total:6.2f}")
     return "\n".join(lines)

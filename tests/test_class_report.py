@@ -169,7 +169,7 @@ def test_the_report_has_every_section_and_escapes_student_text(tmp_path):
     assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
     page = (tmp_path / "results" / "s2.html").read_text(encoding="utf-8")
     assert html.escape(HOSTILE[:10]) in page and "<script>" not in page
-    assert "Score <b>0</b> of 9, after 3 points off for 1 days late" in page
+    assert "Score <b>0</b> of 9, after 3 points off for 1 day late" in page
     assert "Classic mistake: no bias correction." in page
     assert {p.name for p in (tmp_path / "results").iterdir()} == {"s1.html", "s2.html", "s3.html"}
 

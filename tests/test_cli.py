@@ -5,8 +5,13 @@ gradings, each in a process of its own) is marked slow."""
 import copy
 import csv
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import zipfile
 from importlib import metadata
 
 import pytest
@@ -40,6 +45,20 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "HOME", folder)  # for this process
     monkeypatch.setenv("AUTOGRADER_HOME", str(folder))  # for the commands it starts
     return folder
+
+
+def test_an_unknown_assignment_names_the_home_it_was_looked_for_in(home, capsys, monkeypatch):
+    (home / "assignments" / "hw3").mkdir()
+    (home / "assignments" / "hw3" / "assignment.yaml").write_text("")
+    code, _, err = run(capsys, "grade", "optimization", "submission")
+    assert code == 2 and one_error_line(err) == (
+        f"autograder: error: unknown assignment 'optimization' in AUTOGRADER_HOME={home} "
+        "(known: hw3)")
+    monkeypatch.delenv("AUTOGRADER_HOME")
+    monkeypatch.setattr(config, "HOME", ROOT)
+    code, _, err = run(capsys, "check", "hw3")
+    assert one_error_line(err) == (f"autograder: error: unknown assignment 'hw3' in {ROOT} "
+                                   "(known: optimization, song_contest)")
 
 
 def test_yaml_syntax_error_gives_line_and_column(home, tmp_path, capsys):
@@ -361,7 +380,7 @@ def test_merge_with_bad_rows_lists_them_and_fails(graded, tmp_path, capsys):
         "manual.csv: line 2: 'q1.did_well' = 4 is outside 0 to 3 points (row skipped)",
         "manual.csv: line 3: 'q1.improve' = 'lots' is not a number (row skipped)",
         "manual.csv: line 5: unknown student 'nobody@example.edu'",
-        f"autograder: error: the merge had 3 problem(s), listed above; {out} holds only what "
+        f"autograder: error: the merge had 3 problems, listed above; {out} holds only what "
         "merged cleanly"]
     with open(out, newline="") as f:
         manual_scores = {row["submission"]: row["manual"] for row in csv.DictReader(f)}
@@ -409,6 +428,26 @@ def test_grade_batch_fails_when_a_row_could_not_be_graded(tmp_path):
     assert "'yesterday' is not an ISO 8601 timestamp" in errors["submission_2610002"]
 
 
+# -- grade -------------------------------------------------------------------------------
+def test_grade_unpacks_a_zip_as_gradescope_does(tmp_path, capsys):
+    with zipfile.ZipFile(tmp_path / "essay.zip", "w") as archive:
+        archive.write(EXEMPLAR, "essay/responses.md")
+    out = tmp_path / "results.json"
+    code, stdout, err = run(capsys, "grade", "song_contest", str(tmp_path / "essay.zip"),
+                            "--out", str(out))
+    assert (code, err) == (0, "")
+    document = json.loads(out.read_text())
+    assert document["score"] == 7 and "TOTAL" in stdout
+    assert "graded 'essay/responses.md' as responses.md" in document["tests"][0]["output"]
+
+
+def test_grade_of_what_is_neither_a_folder_nor_a_zip_is_one_error(tmp_path, capsys):
+    (tmp_path / "responses.md").write_text("")
+    code, _, err = run(capsys, "grade", "song_contest", str(tmp_path / "responses.md"))
+    assert code == 2
+    assert one_error_line(err).endswith("responses.md: a submission is a folder or a zip file")
+
+
 # -- the table that grade and demo print -------------------------------------------------
 def test_table_shows_notes_as_notes_and_cuts_failures_between_words():
     message = "expected: " + " ".join(f"value{i}" for i in range(60))
@@ -430,6 +469,59 @@ def test_table_shows_notes_as_notes_and_cuts_failures_between_words():
     assert [lines[4], *lines[-2:]] == ["✗ losses.mse_loss    0.00 /   2.00",
                                        "  losses.sigmoid     3.00 /   3.00",
                                        "  TOTAL              3.00 /   5.00"]
+
+
+def test_table_in_full_shows_every_failure_and_note_whole():
+    message = ("mse_loss(y_hat=[1., 2.], y=[0., 4.])\n  expected: 2.5\n  got:      5\n  Classic "
+               "mistake: sum instead of mean: the squared errors are added up but not divided "
+               "by their number.\n  Hint: Use np.mean((y_hat - y) ** 2), the mean of the squared "
+               "errors, as the contract says.")
+    notes = "\n".join(f"graded 'hw2/f{i}.py' as f{i}.py" for i in range(12))
+    rows = [results.Row("Submitted files", 0.0, 0.0, ["files"], status="passed", output=notes),
+            *(results.Row(f"losses.mse_loss: test {i}", 0.0, 1.0, ["losses.mse_loss"],
+                          output=message) for i in range(3))]
+    document = results.build(rows, None)
+    short = results.table(document).splitlines()
+    assert "[...]" in "\n".join(short) and "      test 2: mse_loss" not in short
+    lines = results.table(document, full=True).splitlines()
+    assert lines[1:13] == [f"    graded 'hw2/f{i}.py' as f{i}.py" for i in range(12)]
+    for i in range(3):
+        at = lines.index(f"      test {i}:")
+        assert lines[at + 1:at + 6] == [f"        {line}" for line in message.splitlines()]
+    assert "[...]" not in "\n".join(lines)
+
+
+def test_grade_full_prints_whole_messages(tmp_path, capsys):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    shutil.copy(ROOT / "student_template" / "song_contest" / "responses.md", folder)
+    out = tmp_path / "results.json"
+    code, short, _ = run(capsys, "grade", "song_contest", str(folder), "--out", str(out))
+    code, full, err = run(capsys, "grade", "song_contest", str(folder), "--out", str(out), "--full")
+    assert (code, err) == (0, "")
+    failed = [t for t in json.loads(out.read_text())["tests"] if t["status"] == "failed"]
+    assert len(failed) > 6
+    for test in failed:
+        for line in test["output"].splitlines():
+            assert f"        {line}" in full.splitlines(), line
+    unseen = [t["name"] for t in failed if t["name"] not in short]  # the third of a question
+    assert len(unseen) == 1 and f"      {unseen[0]}:" in full.splitlines()
+
+
+# -- a reader that went away ---------------------------------------------------------------
+@pytest.mark.parametrize("argv", [["rubric", "song_contest"], ["rubric", "song_contest", "--format",
+                                                                "csv"], ["--version"]])
+def test_a_closed_pipe_ends_a_command_quietly(argv):
+    """``autograder rubric song_contest | head``: once ``head`` has read its lines, the
+    command stops with no traceback, as a process that SIGPIPE ended."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    try:
+        done = subprocess.run([sys.executable, "-m", "autograder.cli", *argv], stdout=write,
+                              stderr=subprocess.PIPE, text=True, cwd=ROOT, check=False)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (128 + signal.SIGPIPE, "")
 
 
 # -- help and version ---------------------------------------------------------------------

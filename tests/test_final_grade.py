@@ -131,6 +131,24 @@ def test_grades_csv_carries_the_full_penalty(tmp_path):
     assert row["late_penalty"] == 6 and row["late_days"] == 2
 
 
+@pytest.mark.parametrize(("auto", "created_at", "score", "final"), [
+    (0, TWO_DAYS_LATE, -6, 0),  # Gradescope's score pays the penalty with the manual points
+    (5, TWO_DAYS_LATE, -1, 0),
+    (7, TWO_DAYS_LATE, 1, 1),
+    (7, "2024-09-20T21:00:00-04:00", 7, 7),
+])
+def test_grades_csv_has_a_final_grade_that_never_goes_below_zero(tmp_path, auto, created_at,
+                                                                 score, final):
+    """``final`` is what ``rubric --merge`` gives with no hand-graded points."""
+    meta = metadata(created_at)
+    document = grade_essay(tmp_path, auto, meta)
+    (row,) = batch.grade_rows("s1", document, meta)
+    assert (row["score"], row["final"]) == (score, final)
+    assert float(merge_total(tmp_path, document, meta, 0)["total"]) == final
+    (failed,) = batch.grade_rows("s2", "grading took longer than 900 s", meta)
+    assert failed["final"] == ""
+
+
 # -- Gradescope's dates --------------------------------------------------------------------
 def test_gradescopes_due_date_counts_and_a_disagreement_is_shown(tmp_path):
     moved = metadata(TWO_DAYS_LATE, due_date="2024-09-22T23:59:00.000000-04:00")

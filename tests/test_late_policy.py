@@ -84,3 +84,20 @@ def test_penalty_never_goes_below_zero_and_shows_as_a_row():
     assert "10 days late" in late_row["output"]
     assert document["extra_data"]["late"]["days"] == 10
     assert document["extra_data"]["late"]["penalty"] == 30.0
+
+
+def test_an_extension_of_days_keeps_the_wall_clock_across_dst():
+    due = dt.datetime(2024, 11, 2, 23, 59, tzinfo=NY)  # EDT; clocks fall back on Nov 3
+    users = [{"name": "A", "extension": {"days": 2}}]
+    lateness = assess("2024-11-04T23:59:00-05:00", due=due, users=users)
+    assert (lateness.days, lateness.source) == (0, "extensions file")
+    assert lateness.deadline == dt.datetime(2024, 11, 4, 23, 59, tzinfo=NY)
+    assert "your extended deadline" in lateness.describe()
+    with pytest.raises(late_policy.MetadataError, match=r"users\[0\]\.extension"):
+        assess("2024-11-04T23:59:00-05:00", due=due, users=[{"extension": {"days": -1}}])
+
+
+def test_one_day_and_one_point_are_singular():
+    lateness = assess("2024-09-21T00:10:00-04:00", policy=LatePolicy(points_per_day=1))
+    assert "11 min after the deadline (2024-09-20 23:59 EDT): 1 day late at 1 point per day = " \
+           "1 point off the whole assignment." in lateness.describe()

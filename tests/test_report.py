@@ -110,6 +110,24 @@ def test_deselected_tests_are_not_reported(collected):
                                verbose=False) == []
 
 
+def test_a_selection_says_the_hidden_points_of_its_own_names(collected):
+    """``pytest -k adam``: the hidden points of Adam, not the whole assignment's."""
+    outcomes, hidden = collected
+    rows = runner.name_rows(OPT, outcomes)
+    runs = public_run(collected)
+    for outcome in runs:
+        outcome.ran = outcome.passed = "adam" in outcome.nodeid.lower()
+    names = {o.target for o in runs if o.ran}
+    assert names == {"optimizers.Adam"}
+    public, hidden_points = [r.max_score for r in rows if r.tags == ["optimizers.Adam"]]
+    assert 0 < hidden_points < 58.2
+    lines = report.local_report(OPT, runs, hidden, verbose=False)
+    assert lines[-1] == (f"Public tests: {public:.2f} of {public:.2f} points (only the tests you "
+                         f"selected ran). Hidden tests ({hidden_points:.2f} more points of these "
+                         f"names) run on Gradescope "
+                         "after you submit.")
+
+
 def test_session_fixtures_are_module_level():
     """pytest 10 removes fixtures defined as methods (PytestRemovedIn10Warning)."""
     for name in ("sub", "ref", "vectors"):

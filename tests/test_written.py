@@ -68,6 +68,16 @@ def test_hand_graded_items_are_listed_in_the_top_level_output(tmp_path):
     assert (document["output_format"], document["test_output_format"]) == ("simple_format", "text")
 
 
+def test_one_sentence_is_one_sentence(tmp_path):
+    head, rest = EXEMPLAR.split("\n## 2.", 1)
+    q1_heading = head.split("\n## 1.", 1)[1].split("\n", 1)[0]
+    document = grade_text(tmp_path, f"{head.split('## 1.')[0]}## 1.{q1_heading}\n"
+                                    f"I liked Sudamérica best.\n\n## 2.{rest}")
+    assert rows_by(document, "Q1 Answered")[0]["output"] == "Answered (1 sentence)."
+    assert any(t["output"].startswith("1 sentence; the answer should have 10 to 20.")
+               for t in rows_by(document, "Q1"))
+
+
 def test_template_scores_zero_with_clear_messages(tmp_path):
     document = grade_text(tmp_path, (ROOT / "student_template/song_contest/responses.md").read_text())
     assert document["score"] == 0
