@@ -84,7 +84,7 @@ class Jail:
         if self.bwrap is None:
             return argv, kwargs | {"cwd": workdir}, {"HOME": str(workdir), "TMPDIR": str(workdir)}
         args = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-all",
-                "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev", "--mqueue", "/dev/mqueue",
+                "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev",
                 "--size", str(PRIVATE_TMP_BYTES), "--tmpfs", "/tmp",
                 "--size", str(PRIVATE_TMP_BYTES // 4), "--tmpfs", "/dev/shm",
                 "--chdir", "/tmp"]
@@ -97,6 +97,9 @@ class Jail:
                 args += ["--ro-bind", folder, folder]
         for path in _interpreter_dirs() + [Path(p) for p in visible]:
             args += ["--ro-bind", str(path), str(path)]
+        # Last: the root and /dev bubblewrap made are read-only (only /tmp and /dev/shm,
+        # emptied between contexts, stay writable).
+        args += ["--remount-ro", "/dev", "--remount-ro", "/"]
         return args + ["--", *argv], kwargs | {"cwd": "/"}, {"HOME": "/tmp", "TMPDIR": "/tmp"}
 
     def confine(self, pids: list[int]) -> None:

@@ -26,7 +26,8 @@ class Limits:
     def rlimits(self, own_user: bool) -> dict[str, int | None]:
         """The worker's ``setrlimit`` values."""
         return {"memory": self.memory_mb << 20, "cpu": self.cpu_seconds,
-                "fsize": self.file_size_mb << 20, "nproc": self.processes if own_user else None}
+                "fsize": self.file_size_mb << 20, "nproc": self.processes if own_user else None,
+                "msgqueue": 0}  # no POSIX message queue: one would outlive its context
 
 
 @dataclass(frozen=True)

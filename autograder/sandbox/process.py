@@ -113,9 +113,12 @@ class Confined:
         for folder in (self.lib, *self.lib.rglob("*")):
             os.chmod(folder, 0o755 if folder.is_dir() else 0o644)
         if user is not None:  # only this role's user may read its files and write its work/
-            for path in (self.files_dir, *self.paths.values(), self.workdir):
-                os.chown(path, user.pw_uid, user.pw_gid)
-        os.chmod(self.files_dir, 0o500 if user is not None else 0o700)
+            os.chown(self.workdir, user.pw_uid, user.pw_gid)
+            for path in (self.files_dir, *self.paths.values()):  # read through its group:
+                os.chown(path, 0, user.pw_gid)  # it cannot change them, nor their mode
+            for path in self.paths.values():
+                os.chmod(path, 0o440)
+        os.chmod(self.files_dir, 0o550 if user is not None else 0o700)
         os.chmod(self.workdir, 0o700)
 
     # -- lifecycle -----------------------------------------------------------------
@@ -218,10 +221,11 @@ class Confined:
     def end_children(self) -> None:
         """Kill every process below the zygote (the current child and all it started) and,
         with a pool user of its own, every other process of that user; then remove what
-        they wrote: the working folder, the private ``/tmp``, ``/dev/shm`` and message
-        queues (under bubblewrap, reached through the zygote's root; the zygote empties its
-        private System V IPC itself), and that user's files and IPC objects wherever
-        anyone may write. Nothing one context leaves reaches the next."""
+        they wrote: the working folder, the private ``/tmp`` and ``/dev/shm`` (under
+        bubblewrap, reached through the zygote's root; the zygote empties its private
+        System V IPC itself), and that user's files and IPC objects wherever anyone may
+        write (POSIX message queues cannot be made at all). Nothing one context leaves
+        reaches the next."""
         if not self.pid:
             return
         user = self.jail.users.get(self.role)
@@ -237,7 +241,7 @@ class Confined:
         if self.jail.bwrap is not None:  # its view holds our folders: those are kept
             root = Path(f"/proc/{self.pid}/root")
             kept = {root / p.relative_to("/") for p in (self.lib, self.files_dir)}
-            for folder in ("tmp", "dev/shm", "dev/mqueue"):
+            for folder in ("tmp", "dev/shm"):
                 empty(root / folder, kept)
         if user is not None:
             jails.remove_files_of(user.pw_uid)

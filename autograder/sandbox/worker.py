@@ -459,7 +459,8 @@ def _kill_children() -> None:
 def apply_limits(limits: dict) -> None:
     """Lower this process's resource limits (hard and soft, so its code cannot raise them)."""
     names = {"memory": resource.RLIMIT_AS, "cpu": resource.RLIMIT_CPU,
-             "fsize": resource.RLIMIT_FSIZE, "nproc": resource.RLIMIT_NPROC}
+             "fsize": resource.RLIMIT_FSIZE, "nproc": resource.RLIMIT_NPROC,
+             "msgqueue": resource.RLIMIT_MSGQUEUE}
     for key, value in limits.items():
         if value is not None:
             resource.setrlimit(names[key], (int(value), int(value)))
