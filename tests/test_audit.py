@@ -5,8 +5,10 @@ import dataclasses
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from autograder import audit, audit_report, config
+from autograder import audit, audit_report, config, plugin
 from autograder.audit import Graded, Job
 
 from conftest import run_cli, write_home
@@ -21,8 +23,9 @@ due: "2024-10-11 23:59"
 timezone: America/New_York
 audit: {min_mutation_score: {default: 0.5, m.sixfold: 1}, max_collateral: 0}
 """
-# double's own test tries only 0: `2 * x` -> `1 * x` survives it, and sixfold, which
-# calls double, pays for it when it is checked with the student's own double.
+# double's own test tries only 0 (the first of its examples, the only one it runs): `2 * x`
+# -> `1 * x` answers it as the reference does, and sixfold, which calls double, pays for it
+# when it is checked with the student's own double. The deeper search tries 1 too.
 REFERENCE = '''
 def double(x):
     """Twice x."""
@@ -39,12 +42,16 @@ def sixfold(x):
     # END SOLUTION
 '''
 PUBLIC = '''
+from hypothesis import given, settings, strategies as st
+
 from autograder.authoring import grades
 
 
 @grades("m.double")
-def test_double_of_zero(sub):
-    assert sub.m.double(0.0) == 0.0
+@settings(max_examples=1)
+@given(st.sampled_from([0.0, 1.0]))
+def test_double(sub, x):
+    assert sub.m.double(x) == 2 * x
 '''
 HIDDEN = '''
 import pytest
@@ -119,19 +126,75 @@ def job(target="m.double", kind="generated", description=""):
     return Job(kind, "m:6:constant", {}, target, "m", description)
 
 
+ALIKE = Graded(digests={"m.double": "a"})  # answers as the reference's (the traced grading)
+TEST = "public/test_public.py::test_double"
+
+
 @pytest.mark.parametrize(("graded", "status"), [
     (Graded(failed={"m.double": "wrong"}, lost={"m.double": 2.0}), "killed"),
-    (Graded(digests={"m.double": "a"}), "equivalent"),
     (Graded(digests={"m.double": "b"}), "survived"),
     (Graded(failed={"m.sixfold": "wrong"}, lost={"m.sixfold": 2.0}, digests={"m.double": "b"}),
      "survived"),
     (Graded(error="the sandbox could not start"), "error"),
-], ids=["killed", "equivalent", "survived", "survived-with-collateral", "error"])
+], ids=["killed", "survived", "survived-with-collateral", "error"])
 def test_each_verdict(tiny, graded, status):
-    entry = audit_report.verdict(tiny, job(), graded, Graded(digests={"m.double": "a"}), set())
+    entry = audit_report.verdict(tiny, job(), graded, ALIKE, set())
     assert entry["status"] == status
     if status != "error":
         assert entry["collateral"] == {n: p for n, p in graded.lost.items() if n != "m.double"}
+
+
+def test_a_survivor_that_answered_alike_is_equivalent_only_after_the_deeper_search(tiny):
+    """It is searched again on its own name: a test that fails it there kills it (but for a
+    test that fails the reference too); else it is equivalent after so many examples, if it
+    still answers as the reference does."""
+    def searched(mutant, reference=None):
+        reference = reference or Graded(digests={"m.double": "c"})
+        return audit_report.verdict(tiny, job(), ALIKE, ALIKE, set(), (mutant, reference))
+
+    same = Graded(digests={"m.double": "c"}, examples={"m.double": 200})
+    assert audit_report.answered_alike(tiny, job(), ALIKE, ALIKE, set())
+    entry = searched(same)
+    assert (entry["status"], entry["equivalence"]) == (
+        "equivalent", {"by": "deeper search", "examples": 200})
+    failing = Graded(failed={"m.double": "x = 1.0: 2.0 != 1.0"}, failed_tests={"m.double": [TEST]},
+                     digests={"m.double": "c"}, examples={"m.double": 2})
+    entry = searched(failing)
+    assert (entry["status"], entry["killed_by"], entry["failed"]) == (
+        "killed", {"by": "deeper search", "test": TEST},
+        {"m.double": "x = 1.0: 2.0 != 1.0"})
+    assert searched(failing, dataclasses.replace(failing, examples={}))["status"] == "equivalent"
+    entry = searched(same, Graded(digests={"m.double": "d"}))
+    assert (entry["status"], entry["deeper"]) == (
+        "survived", {"examples": 200, "answers_differ": ["m.double"]})
+    assert audit_report.verdict(tiny, job(), ALIKE, ALIKE, set())["status"] == "error"  # unsearched
+    assert searched(Graded(error="killed by a signal"))["status"] == "error"
+
+
+def test_the_deeper_search_is_planned_on_own_names_and_the_reference_once_per_set(tiny):
+    jobs = audit.plan_deeper(tiny, [job(), dataclasses.replace(job(), id="m:6:arith")])
+    assert [(j.kind, j.id, j.only, j.deeper, j.verdicts) for j in jobs] == [
+        ("deeper reference", "m.double", {"m.double"}, True, False),
+        ("deeper", "m:6:constant", {"m.double"}, True, False),
+        ("deeper", "m:6:arith", {"m.double"}, True, False)]
+
+
+def test_the_deeper_search_runs_more_examples_from_another_seed_and_restores_the_test():
+    seen = []
+
+    @settings(max_examples=3, derandomize=True, database=None)
+    @given(st.integers())
+    def probe(n):
+        seen.append(n)
+
+    probe()
+    first, seen[:] = list(seen), []
+    with plugin.searched_deeper(probe) as examples:
+        probe()
+    assert examples == [len(seen)] == [3 * plugin.DEEPER]
+    seen.clear()
+    probe()
+    assert seen == first  # its own settings and seed again
 
 
 def test_a_survivor_declared_equivalent_or_whose_answers_vary(tiny):
@@ -139,12 +202,13 @@ def test_a_survivor_declared_equivalent_or_whose_answers_vary(tiny):
         tiny.audit, equivalent={"m:6:constant": "the tests pass floats", "m:9:delete": "gone"}))
     survivor = Graded(digests={"m.double": "b"})
     entry = audit_report.verdict(declared, job(), survivor, Graded(), set())
-    assert (entry["status"], entry["declared"]) == ("equivalent", "the tests pass floats")
-    same = Graded(digests={"m.double": "a"})
-    entry = audit_report.verdict(tiny, job(), same, same, {"m.double"})
+    assert (entry["status"], entry["equivalence"]) == (
+        "equivalent", {"by": "declared", "reason": "the tests pass floats"})
+    entry = audit_report.verdict(tiny, job(), ALIKE, ALIKE, {"m.double"})
     assert (entry["status"], entry["answers_vary"]) == ("survived", ["m.double"])
-    killed = audit_report.verdict(declared, job(), Graded(failed={"m.double": "x"}), same, set())
+    killed = audit_report.verdict(declared, job(), Graded(failed={"m.double": "x"}), ALIKE, set())
     report = {"names": {}, "collateral": [], "false_failures": [], "deterministic": True,
+              "deeper_fails_reference": [],
               "mutants": [audit_report.verdict(declared, job(), survivor, Graded(), set())]}
     assert audit_report.problems(declared, report) == [
         "audit: equivalent: 'm:9:delete' is no surviving mutant of the reference (any more): "
@@ -188,12 +252,13 @@ def test_every_threshold_not_met_is_one_problem(tiny):
     report = {"names": {"m.double": audit_report.score_of(mutants[:1]),
                         "m.sixfold": audit_report.score_of(mutants[1:])},
               "collateral": mutants[:1], "false_failures": [{"variant": "v"}],
-              "deterministic": False, "mutants": mutants}
+              "deterministic": False, "deeper_fails_reference": [TEST], "mutants": mutants}
     assert audit_report.problems(tiny, report) == [
         "m.double: mutation score 0% is below 50% (1 of 1 mutants survived)",
         "1 mutant cost points outside their own name (at most 0 allowed)",
         "1 correct submission lost points (at most 0 allowed)",
         "the reference graded twice gave different results",
+        f"{TEST}: fails the reference when searched deeper (it kills no mutant there)",
         "m:6:constant: named [] of mistakes.yaml, not ['sum, not product']"]
 
 
@@ -218,11 +283,16 @@ def test_the_audit_of_weak_tests_shows_survivors_collateral_and_fails(tiny, tmp_
     report = json.loads((tmp_path / "out" / "audit.json").read_text())
     by_change = {line: m for m in report["mutants"] if m["kind"] == "generated"
                  for line in m["diff"].splitlines() if line.startswith("+ ")}
-    # `x = float(x)` deleted: the tests call with floats, every answer is the same.
-    assert by_change["+    pass"]["status"] == "equivalent"
-    # `1 * x` answers double(0.0) alike, and costs sixfold its points: collateral.
+    # `x = float(x)` deleted: the tests call with floats, every answer is the same, also in
+    # the deeper search (which runs double's test on both its examples).
+    deleted = by_change["+    pass"]
+    assert (deleted["status"], deleted["equivalence"]) == (
+        "equivalent", {"by": "deeper search", "examples": 2})
+    # `1 * x` answers double(0.0) alike, and costs sixfold its points: collateral. The deeper
+    # search kills it (double(1.0)).
     one = by_change["+    return 1 * x"]
-    assert (one["status"], one["collateral"]) == ("equivalent", {"m.sixfold": 2.0})
+    assert (one["status"], one["collateral"]) == ("killed", {"m.sixfold": 2.0})
+    assert one["killed_by"] == {"by": "deeper search", "test": TEST}
     assert by_change["+    return 2 / x"]["status"] == "killed"  # 0 / 0
     assert report["names"]["m.sixfold"]["score"] == 1.0
     hand = [m for m in report["mutants"] if m["kind"] == "hand-written"]
@@ -233,3 +303,6 @@ def test_the_audit_of_weak_tests_shows_survivors_collateral_and_fails(tiny, tmp_
     assert "problem: 1 mutant cost points outside their own name" in done.stdout
     page = (tmp_path / "out" / "audit.html").read_text()
     assert "return 1 * x" in page and "Collateral (" in page
+    assert "Killed only by the deeper search (1)" in page
+    assert "Equivalent after 2 examples on its own name" in page
+
