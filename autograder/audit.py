@@ -10,8 +10,9 @@ assignment's own tests, in the real sandbox, and reports per contract name:
   answers as the reference does;
 - **collateral**: a mutant that costs points outside its own name breaks "one bug
   costs once";
-- **false failures**: correct variants (``variants/``) and the reference itself must
-  keep full marks;
+- **false failures**: correct variants (``variants/``, and those made from the freedoms
+  of the contract, :mod:`autograder.freedoms`) and the reference itself must keep full
+  marks; a test that a freedom's variant fails depends on the reference's random draws;
 - **determinism**: the reference graded twice gives byte-identical results.
 
 The hand-written mutants (``mistakes.yaml``, ``mutants.yaml``) are graded like
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder import config, mistakes, mutate, runner, scoring, variants
+from autograder import config, freedoms, mistakes, mutate, runner, scoring, spans, variants
 from autograder.locate import locate
 from autograder.plugin import GradingSession
 
@@ -46,7 +47,7 @@ from autograder.plugin import GradingSession
 class Job:
     """One grading of the audit: a submission (file name -> contents) and what to run."""
 
-    kind: str  # reference, variant, hand-written, generated, deeper (reference)
+    kind: str  # reference, variant, freedom, hand-written, generated, deeper (reference)
     id: str
     files: dict[str, bytes]
     target: str | None = None  # a mutant's contract name (None: outside every name)
@@ -124,9 +125,10 @@ def plan_first(assignment: config.Assignment) -> list[Job]:
 
 def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
               generated: bool = True) -> list[Job]:
-    """Each correct variant, the hand-written mutants and (with ``generated``) the
-    generated ones. Each is graded on the names it changes, and on the names that called
-    them in the traced grading of the reference.
+    """Each correct variant (of ``variants/``, and of the freedoms of assignment.yaml), the
+    hand-written mutants and (with ``generated``) the generated ones. Each is graded on the
+    names it changes, and on the names that called them in the traced grading of the
+    reference.
 
     The reference's whole gradings (:func:`plan_first`) come before these: a worker imports
     the tests once, at its first job, and a test's own ``@settings`` keep the profile of
@@ -139,6 +141,13 @@ def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
         changed = {Path(f).stem for f, data in files.items() if data != reference[f]}
         only = set().union(*(affected(assignment, None, m, reached, files) for m in changed))
         jobs.append(Job("variant", name, files, only=only or None))
+    for freedom in freedoms.generate(assignment):
+        files = reference | {f"{freedom.module}.py": freedom.text.encode()}
+        jobs.append(Job("freedom", freedom.id, files, freedom.target, freedom.module,
+                        freedom.description, spans.unified_diff(
+                            freedom.module, reference[f"{freedom.module}.py"].decode(),
+                            freedom.text),
+                        affected(assignment, freedom.target, freedom.module, reached, files)))
     for mistake in mistakes.hand_written(assignment):
         module = mistake.target.split(".", 1)[0]
         files = reference | {f: text.encode() for f, text in

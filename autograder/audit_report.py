@@ -8,7 +8,12 @@ searched deeper); else it is *equivalent* when it still answers as the reference
 equivalent when assignment.yaml's ``audit: equivalent`` says why it is (``declared``). A
 name whose answers vary when the reference is graded twice (an unseeded random generator)
 cannot be judged by its answers: its survivors stay survivors. The mutation score of a
-name is killed / (mutants - equivalent ones)."""
+name is killed / (mutants - equivalent ones).
+
+A correct variant, written (``variants/``) or made from a freedom of the contract, that
+loses a point is a false failure; each test a freedom's variant fails is listed as
+*reference dependence*: it passes only when a submission draws its random numbers as the
+reference does."""
 
 from __future__ import annotations
 
@@ -124,20 +129,36 @@ def summarize(assignment: config.Assignment, graded: list[tuple[Job, Graded]],
     files = {m: score_of([e for e in generated if e["module"] == m]) for m in assignment.contract}
     false_failures = [{"variant": j.id, "kind": j.kind, "lost": g.lost, "error": g.error,
                        "failed": {n: f[:500] for n, f in g.failed.items()}}
-                      for kind in ("reference", "variant") for j, g in by_kind.get(kind, [])
-                      if g.lost or g.error]
+                      | ({"diff": j.diff} if j.diff else {})
+                      for kind in ("reference", "variant", "freedom")
+                      for j, g in by_kind.get(kind, []) if g.lost or g.error]
     documents = {g.document for j, g in by_kind["reference"]}
     report = {"assignment": assignment.name, "seconds": round(seconds, 1), "workers": workers,
               "deterministic": len(documents) == 1, "answers_vary": sorted(varying),
               "names": names, "files": files,
               "collateral": [m for m in mutants if m.get("collateral")],
               "false_failures": false_failures,
+              "freedoms": [{"id": j.id, "target": j.target, "description": j.description}
+                           for j, _ in by_kind.get("freedom", [])],
+              "reference_dependence": dependence(by_kind.get("freedom", [])),
               "deeper_fails_reference": sorted({t for g in references.values()
                                                 for tests in g.failed_tests.values()
                                                 for t in tests}),
               "mutants": mutants}
     report["problems"] = problems(assignment, report)
     return report
+
+
+def dependence(graded: list[tuple[Job, Graded]]) -> list[dict[str, Any]]:
+    """Each test that a freedom's variant fails, with its name and those variants: it
+    passes only when a submission consumes a random generator as the reference does."""
+    tests: dict[str, dict[str, Any]] = {}
+    for job, found in graded:
+        for name, failed in found.failed_tests.items():
+            for test in failed:
+                tests.setdefault(test, {"test": test, "target": name, "freedoms": []})
+                tests[test]["freedoms"].append(job.id)
+    return [tests[t] for t in sorted(tests)]
 
 
 def problems(assignment: config.Assignment, report: dict[str, Any]) -> list[str]:
@@ -191,9 +212,13 @@ def text(report: dict[str, Any]) -> list[str]:
                      f"(at least {min(how(m, 'examples') for m in proven)} examples each); "
                      f"killed only by it: {len(deeper_kills(report))}")
     lines.append(f"{len(report['collateral'])} with collateral, "
-                 f"{len(report['false_failures'])} false failures, deterministic: "
-                 f"{'yes' if report['deterministic'] else 'NO'}; {report['seconds']:.0f} s "
-                 f"on {report['workers']} workers")
+                 f"{len(report['false_failures'])} false failures, "
+                 f"{len(report['reference_dependence'])} tests depend on the reference's "
+                 f"random draws ({count(len(report['freedoms']), 'freedom variant')}), "
+                 f"deterministic: {'yes' if report['deterministic'] else 'NO'}; "
+                 f"{report['seconds']:.0f} s on {report['workers']} workers")
+    lines += [f"  {d['test']} fails {', '.join(d['freedoms'])}"
+              for d in report["reference_dependence"]]
     return lines + [f"problem: {p}" for p in report["problems"]]
 
 
@@ -210,8 +235,8 @@ def deeper_kills(report: dict[str, Any]) -> list[dict[str, Any]]:
 def html(report: dict[str, Any]) -> str:
     """The report as one HTML page: scores per file and name, then every survivor, mutant
     killed only by the deeper search and equivalent mutant (with its diff and how it was
-    told), collateral, false failure, and test that fails the reference when searched
-    deeper."""
+    told), collateral, false failure, test that depends on the reference's random draws,
+    freedom variant, and test that fails the reference when searched deeper."""
     def rows(table: dict[str, dict[str, Any]]) -> list[str]:
         return [f"<tr><td>{esc(k)}</td><td>{s['mutants']}</td><td>{s['killed']}</td>"
                 f"<td>{s['equivalent']}</td><td>{s['survived']}</td>"
@@ -244,7 +269,16 @@ def html(report: dict[str, Any]) -> str:
     body.append(f"<h2>False failures ({len(report['false_failures'])})</h2>")
     body += [f"<p>{esc(f['variant'])} lost "
              + esc(", ".join(f"{n} -{p:g}" for n, p in f["lost"].items()) or f["error"])
-             + "</p>" for f in report["false_failures"]]
+             + "</p>" + (f"<pre>{esc(f['diff'])}</pre>" if f.get("diff") else "")
+             for f in report["false_failures"]]
+    body.append(f"<h2>Reference dependence ({len(report['reference_dependence'])})</h2><p>Tests "
+                "that a correct variant made from a freedom of the contract fails: they pass "
+                "only when a submission draws its random numbers as the reference does.</p>")
+    body += [f"<p>{esc(d['test'])} ({esc(d['target'])}) fails "
+             f"{esc(', '.join(d['freedoms']))}</p>" for d in report["reference_dependence"]]
+    body.append(f"<h2>Freedoms ({len(report['freedoms'])} variants)</h2><ul>"
+                + "".join(f"<li>{esc(f['id'])} ({esc(f['target'])}): {esc(f['description'])}"
+                          "</li>" for f in report["freedoms"]) + "</ul>")
     body.append(f"<h2>Tests that fail the reference when searched deeper "
                 f"({len(report['deeper_fails_reference'])})</h2>")
     body += [f"<p>{esc(t)}</p>" for t in report["deeper_fails_reference"]]

@@ -1,6 +1,7 @@
 """``autograder audit``: the verdicts of each kind of grading, the thresholds, and a whole
 audit of a tiny assignment whose tests are weak on purpose."""
 
+import ast
 import dataclasses
 import json
 
@@ -8,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder import audit, audit_report, config, plugin
+from autograder import audit, audit_report, config, freedoms, plugin
 from autograder.audit import Graded, Job
 
 from conftest import run_cli, write_home
@@ -267,6 +268,12 @@ def test_every_threshold_not_met_is_one_problem(tiny):
     ("{min_mutation_score: {m.halve: 0.5}}", "min_mutation_score: 'm.halve' is not in points"),
     ("{max_collateral: -1}", "max_collateral: expected a non-negative number"),
     ("{min_score: 0.5}", "unknown key 'min_score'"),
+    ("{freedoms: [{name: f, target: m.halve, kind: mask}]}",
+     "freedoms: f: target 'm.halve' is not in points"),
+    ("{freedoms: [{name: f, target: m.double}]}",
+     "freedoms: f: give either a kind (a built-in rewrite) or edits"),
+    ("{freedoms: [{name: f, target: m.double, edits: [{old: x}]}]}",
+     "freedoms: f: edits: each needs old and new"),
 ])
 def test_bad_thresholds_are_one_line_errors(tiny, audit_yaml, error):
     path = tiny.root / "assignment.yaml"
@@ -306,3 +313,135 @@ def test_the_audit_of_weak_tests_shows_survivors_collateral_and_fails(tiny, tmp_
     assert "Killed only by the deeper search (1)" in page
     assert "Equivalent after 2 examples on its own name" in page
 
+
+DRAWN = """
+title: Drawn
+kind: programming
+files: [r.py]
+points: {r.keep: 2, r.draw: 2}
+visibility: {public: visible, hidden: after_published}
+due: "2024-10-11 23:59"
+timezone: America/New_York
+audit:
+  max_false_failures: 0
+  freedoms:
+    - {name: mask, target: r.keep, kind: mask}
+    - {name: order, target: r.draw, kind: permutation}
+    - name: next_seed
+      target: r.draw
+      edits: [{old: "default_rng(seed).shuffle", new: "default_rng(seed + 1).shuffle"}]
+"""
+# Written in the less common ways of each kind: a binomial mask, a shuffle, numpy as `onp`.
+DRAWN_REFERENCE = '''
+import numpy as onp
+
+
+def keep(x, p, seed):
+    """x where a random mask keeps it (with probability 1 - p), else 0."""
+    # BEGIN SOLUTION
+    mask = onp.random.default_rng(seed).binomial(1, 1 - p, size=len(x)) == 1
+    return onp.where(mask, onp.asarray(x, dtype=float), 0.0)
+    # END SOLUTION
+
+
+def draw(n, seed):
+    """A random order of 0 .. n-1, as floats."""
+    # BEGIN SOLUTION
+    if n:
+        order = onp.arange(n)
+        onp.random.default_rng(seed).shuffle(order)
+        return order.astype(float)
+    return onp.zeros(0)
+    # END SOLUTION
+'''
+DRAWN_PUBLIC = '''
+from autograder.authoring import grades
+
+
+@grades("r.keep")
+def test_keep_keeps_or_zeroes(sub):
+    out = sub.r.keep([1.0, 2.0, 3.0, 4.0], 0.5, 7)
+    assert all(v in (0.0, x) for v, x in zip(out, [1.0, 2.0, 3.0, 4.0]))
+
+
+@grades("r.draw")
+def test_draw_is_an_order(sub):
+    assert sorted(sub.r.draw(6, 1)) == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+'''
+# The contract leaves open how the order is drawn: this test depends on the reference's draws.
+DRAWN_HIDDEN = '''
+from autograder.authoring import grades
+
+
+@grades("r.draw")
+def test_draw_matches_the_reference(sub, ref):
+    assert list(sub.r.draw(6, 1)) == list(ref.r.draw(6, 1))
+'''
+
+
+@pytest.fixture
+def drawn(tmp_path, monkeypatch):
+    """An assignment with random names and the freedoms of how they draw."""
+    home = tmp_path / "home"
+    write_home(home, "drawn", {
+        "assignment.yaml": DRAWN, "tests/public/test_public.py": DRAWN_PUBLIC,
+        "tests/hidden/test_hidden.py": DRAWN_HIDDEN, "solutions/r.py": DRAWN_REFERENCE})
+    monkeypatch.setattr(config, "HOME", home)
+    monkeypatch.setenv("AUTOGRADER_HOME", str(home))
+    return config.load("drawn")
+
+
+def test_each_way_of_a_freedom_is_rewritten_into_the_others(drawn):
+    made = {v.id: v for v in freedoms.generate(drawn)}
+    assert list(made) == ["mask:random", "mask:keep_below", "mask:uniform",
+                          "order:permutation", "order:random_keys", "next_seed"]
+    reference = (drawn.solutions_dir / "r.py").read_text()
+    for variant in made.values():
+        assert variant.text != reference and variant.module == "r"
+        ast.parse(variant.text)
+    assert "    mask = onp.random.default_rng(seed).random(len(x)) < 1 - p\n" in \
+        made["mask:keep_below"].text
+    assert made["mask:uniform"].description == (
+        "`onp.random.default_rng(seed).binomial(1, 1 - p, size=len(x)) == 1` -> "
+        "`onp.random.default_rng(seed).uniform(size=len(x)) >= p`")
+    # two statements become one, at their indentation; numpy keeps its name
+    assert "    if n:\n        order = onp.random.default_rng(seed).permutation(n)\n" \
+           "        return order" in made["order:permutation"].text
+    assert "order = onp.argsort(onp.random.default_rng(seed).random(n))" in \
+        made["order:random_keys"].text
+    assert "default_rng(seed + 1)" in made["next_seed"].text
+
+
+@pytest.mark.parametrize(("freedom", "error"), [
+    (config.Freedom("f", "r.draw", "coin"), "kind 'coin' is not one of mask, permutation"),
+    (config.Freedom("f", "r.draw", "mask"), "the reference's r.draw writes none of the ways "
+                                            "of mask"),
+    (config.Freedom("f", "r.draw", edits=(("rng(7)", "rng(8)"),)), "occurs 0 times"),
+])
+def test_a_freedom_that_cannot_be_made_is_a_one_line_error(drawn, freedom, error):
+    broken = dataclasses.replace(drawn, audit=dataclasses.replace(drawn.audit, freedoms=(freedom,)))
+    with pytest.raises(config.ConfigError, match="assignment.yaml: audit: freedoms: f") as raised:
+        freedoms.generate(broken)
+    assert error in str(raised.value)
+
+
+@pytest.mark.slow
+def test_a_test_that_depends_on_the_references_draws_is_a_false_failure(drawn, tmp_path):
+    """Of the variants its freedoms make, those that draw otherwise than the reference fail
+    the hidden test (a false failure each, and reference dependence); those that draw as it
+    does (the binomial mask rewritten as uniform, the shuffle as a permutation) pass."""
+    done = run_cli("audit", "drawn", "--hand-written-only", "--out", str(tmp_path / "out"),
+                   "--jobs", "2", check=False)
+    assert done.returncode == 1, done.stderr
+    report = json.loads((tmp_path / "out" / "audit.json").read_text())
+    test = "hidden/test_hidden.py::test_draw_matches_the_reference"
+    assert report["reference_dependence"] == [
+        {"test": test, "target": "r.draw", "freedoms": ["next_seed", "order:random_keys"]}]
+    lost = {f["variant"]: (f["kind"], f["lost"]) for f in report["false_failures"]}
+    assert lost == {"next_seed": ("freedom", {"r.draw": 1.0}),
+                    "order:random_keys": ("freedom", {"r.draw": 1.0})}
+    assert len(report["freedoms"]) == 6
+    assert report["problems"] == ["2 correct submissions lost points (at most 0 allowed)"]
+    assert f"{test} fails next_seed, order:random_keys" in done.stdout
+    page = (tmp_path / "out" / "audit.html").read_text()
+    assert "Reference dependence (1)" in page and "+        order = onp.argsort(" in page
