@@ -4,12 +4,15 @@ The audit grades submissions made from the reference solution against the
 assignment's own tests, in the real sandbox, and reports per contract name:
 
 - **mutation score**: mutants generated from the reference's syntax tree
-  (:mod:`autograder.mutate`) that the tests kill; a survivor whose answers match
-  the reference's on every call the tests made is flagged *equivalent*;
+  (:mod:`autograder.mutate`) that the tests kill. A survivor whose answers match the
+  reference's on every call the tests made is searched again, deeper, on its own names
+  (:func:`plan_deeper`): it is *equivalent* only when no test fails it and it still
+  answers as the reference does;
 - **collateral**: a mutant that costs points outside its own name breaks "one bug
   costs once";
-- **false failures**: correct variants (``variants/``) and the reference itself must
-  keep full marks;
+- **false failures**: correct variants (``variants/``, and those made from the freedoms
+  of the contract, :mod:`autograder.freedoms`) and the reference itself must keep full
+  marks; a test that a freedom's variant fails depends on the reference's random draws;
 - **determinism**: the reference graded twice gives byte-identical results.
 
 The hand-written mutants (``mistakes.yaml``, ``mutants.yaml``) are graded like
@@ -22,6 +25,7 @@ cannot change): that keeps a mutant to a second or two.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import json
 import multiprocessing
@@ -34,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder import config, mistakes, mutate, runner, scoring, variants
+from autograder import config, freedoms, mistakes, mutate, runner, scoring, spans, variants
 from autograder.locate import locate
 from autograder.plugin import GradingSession
 
@@ -43,7 +47,7 @@ from autograder.plugin import GradingSession
 class Job:
     """One grading of the audit: a submission (file name -> contents) and what to run."""
 
-    kind: str
+    kind: str  # reference, variant, freedom, hand-written, generated, deeper (reference)
     id: str
     files: dict[str, bytes]
     target: str | None = None  # a mutant's contract name (None: outside every name)
@@ -52,6 +56,7 @@ class Job:
     diff: str = ""
     only: set[str] | None = None  # the names whose tests run (None: all)
     verdicts: bool = False  # only pass or fail matters: no shrinking, stop at a failure
+    deeper: bool = False  # the deeper search of a survivor (plugin.searched_deeper)
 
 
 @dataclass
@@ -60,6 +65,8 @@ class Graded:
 
     lost: dict[str, float] = field(default_factory=dict)  # name -> points lost
     failed: dict[str, str] = field(default_factory=dict)  # name -> its first failure
+    failed_tests: dict[str, list[str]] = field(default_factory=dict)  # name -> tests failed
+    examples: dict[str, int] = field(default_factory=dict)  # name -> examples searched deeper
     named: list[str] = field(default_factory=list)  # classic mistakes the messages name
     digests: dict[str, str] = field(default_factory=dict)  # name -> hash of its answers
     reached: dict[str, list[str]] = field(default_factory=dict)  # name -> names it called
@@ -83,7 +90,8 @@ def grade_job(name: str, job: Job) -> Graded:
             else:
                 session = runner.run_session(GradingSession(
                     assignment, locate(folder, assignment.files, assignment.contract),
-                    reference=True, only=job.only, verdicts=job.verdicts, digest=True))
+                    reference=True, only=job.only, verdicts=job.verdicts, deeper=job.deeper,
+                    digest=True))
         except runner.GradingError as exc:
             return Graded(error=str(exc))
     outcomes = list(session.outcomes.values())
@@ -96,8 +104,12 @@ def grade_job(name: str, job: Job) -> Graded:
                                              + float(part.share - part.earned), 2)
     named = set()
     for outcome in outcomes:
+        if job.deeper:
+            graded.examples[outcome.target] = graded.examples.get(outcome.target, 0) \
+                + outcome.examples
         if outcome.ran and not outcome.passed:
             graded.failed.setdefault(outcome.target, f"{outcome.title}: {outcome.message}")
+            graded.failed_tests.setdefault(outcome.target, []).append(outcome.nodeid)
             named |= set(outcome.named)
     graded.named = sorted(named)
     return graded
@@ -113,9 +125,10 @@ def plan_first(assignment: config.Assignment) -> list[Job]:
 
 def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
               generated: bool = True) -> list[Job]:
-    """Each correct variant, the hand-written mutants and (with ``generated``) the
-    generated ones. Each is graded on the names it changes, and on the names that called
-    them in the traced grading of the reference.
+    """Each correct variant (of ``variants/``, and of the freedoms of assignment.yaml), the
+    hand-written mutants and (with ``generated``) the generated ones. Each is graded on the
+    names it changes, and on the names that called them in the traced grading of the
+    reference.
 
     The reference's whole gradings (:func:`plan_first`) come before these: a worker imports
     the tests once, at its first job, and a test's own ``@settings`` keep the profile of
@@ -128,6 +141,13 @@ def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
         changed = {Path(f).stem for f, data in files.items() if data != reference[f]}
         only = set().union(*(affected(assignment, None, m, reached, files) for m in changed))
         jobs.append(Job("variant", name, files, only=only or None))
+    for freedom in freedoms.generate(assignment):
+        files = reference | {f"{freedom.module}.py": freedom.text.encode()}
+        jobs.append(Job("freedom", freedom.id, files, freedom.target, freedom.module,
+                        freedom.description, spans.unified_diff(
+                            freedom.module, reference[f"{freedom.module}.py"].decode(),
+                            freedom.text),
+                        affected(assignment, freedom.target, freedom.module, reached, files)))
     for mistake in mistakes.hand_written(assignment):
         module = mistake.target.split(".", 1)[0]
         files = reference | {f: text.encode() for f, text in
@@ -143,6 +163,27 @@ def plan_rest(assignment: config.Assignment, reached: dict[str, list[str]],
                             affected(assignment, mutant.target, mutant.module, reached, files),
                             verdicts=True))
     return jobs
+
+
+def plan_deeper(assignment: config.Assignment, survivors: list[Job]) -> list[Job]:
+    """The deeper search (``plugin.searched_deeper``) of each generated survivor whose
+    answers matched the reference's, on its own names only; and of the reference on the
+    same names, once per set of names: the answers to compare with, and the tests that fail
+    even the reference when searched deeper (those kill no mutant)."""
+    reference = reference_files(assignment)
+    jobs, names = [], {}
+    for job in survivors:
+        own = own_names(assignment, job.target, job.module)
+        names[names_id(own)] = own
+        jobs.append(dataclasses.replace(job, kind="deeper", only=own, verdicts=False,
+                                        deeper=True))
+    return [Job("deeper reference", key, reference, only=own, deeper=True)
+            for key, own in names.items()] + jobs
+
+
+def names_id(names: set[str]) -> str:
+    """The id of the reference's deeper search of ``names``."""
+    return ", ".join(sorted(names))
 
 
 def own_names(assignment: config.Assignment, target: str | None, module: str,
@@ -191,16 +232,21 @@ def run(assignment: config.Assignment, jobs_at_once: int | None = None,
     started = time.monotonic()
     workers = jobs_at_once or os.cpu_count() or 1
     context = multiprocessing.get_context("spawn")  # no pytest or sandbox state inherited
+    from autograder import audit_report
+
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         first = list(grade_all(pool, assignment, plan_first(assignment), "the reference"))
-        traced = next(g for j, g in first if j.id == "traced")
+        traced, again = ({j.id: g for j, g in first}[i] for i in ("traced", "traced again"))
         if traced.error:
             raise runner.GradingError(f"the reference could not be graded: {traced.error}")
         rest = plan_rest(assignment, traced.reached, generated)
         second = list(grade_all(pool, assignment, rest, "mutants and variants"))
-    from autograder import audit_report
-
-    return audit_report.summarize(assignment, first + second, traced,
+        varying = audit_report.answers_vary(traced, again)
+        alike = [j for j, g in second
+                 if audit_report.answered_alike(assignment, j, g, traced, varying)]
+        third = list(grade_all(pool, assignment, plan_deeper(assignment, alike),
+                               "the deeper search"))
+    return audit_report.summarize(assignment, first + second + third, traced,
                                   time.monotonic() - started, workers)
 
 

@@ -282,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="gradings at once (default: one per core)")
     p.add_argument("--hand-written-only", action="store_true",
                    help="grade only the hand-written mutants (mistakes.yaml, mutants.yaml) and "
-                        "the variants, no generated mutants")
+                        "the correct variants (variants/ and the freedoms of assignment.yaml), "
+                        "no generated mutants")
 
     p = command("release", cmd_release)
     p.add_argument("--out", default="dist", metavar="DIR",

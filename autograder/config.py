@@ -44,16 +44,30 @@ class LatePolicy:
 
 
 @dataclass(frozen=True)
+class Freedom:
+    """A freedom the contract leaves the student in ``target`` (how a random generator is
+    used, say), from which the audit makes correct variants of the reference: by a built-in
+    rewrite (``kind``, one of :data:`autograder.freedoms.KINDS`), or by ``edits`` (old, new)
+    of the reference's file, as in mistakes.yaml."""
+
+    name: str
+    target: str
+    kind: str = ""
+    edits: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class AuditThresholds:
     """What ``autograder audit`` requires: a mutation score per contract name (``default``
     for the names not listed), and at most so many collateral charges and false failures.
     ``equivalent`` lists the surviving mutants the instructor has shown to be equivalent
-    (by id, each with the reason)."""
+    (by id, each with the reason); ``freedoms``, what the contract leaves free."""
 
     min_mutation_score: dict[str, float] = field(default_factory=lambda: {"default": 0.0})
     max_collateral: int = 0
     max_false_failures: int = 0
     equivalent: dict[str, str] = field(default_factory=dict)  # mutant id -> why it is
+    freedoms: tuple[Freedom, ...] = ()
 
     def min_score(self, target: str) -> float:
         """The mutation score ``target`` needs."""
@@ -301,8 +315,8 @@ def _audit(data: Any, points: dict[str, float], where: str) -> AuditThresholds:
     names (and ``default``) to fractions."""
     where = f"{where}: audit"
     data = _mapping(data, where)
-    _keys(data, where, required=set(),
-          optional={"min_mutation_score", "max_collateral", "max_false_failures", "equivalent"})
+    _keys(data, where, required=set(), optional={"min_mutation_score", "max_collateral",
+                                                 "max_false_failures", "equivalent", "freedoms"})
     scores = data.get("min_mutation_score", 0.0)
     if not isinstance(scores, dict):
         scores = {"default": scores}
@@ -318,7 +332,35 @@ def _audit(data: Any, points: dict[str, float], where: str) -> AuditThresholds:
               for key in ("max_collateral", "max_false_failures")}
     equivalent = {str(k): str(v).strip()
                   for k, v in _mapping(data.get("equivalent", {}), f"{where}: equivalent").items()}
-    return AuditThresholds(minimum, **counts, equivalent=equivalent)
+    freedoms = _freedoms(data.get("freedoms", []), points, f"{where}: freedoms")
+    return AuditThresholds(minimum, **counts, equivalent=equivalent, freedoms=freedoms)
+
+
+def _freedoms(data: Any, points: dict[str, float], where: str) -> tuple[Freedom, ...]:
+    """The freedoms: each a ``name``, a ``target`` (a contract name), and either a ``kind``
+    or a list of ``edits`` ({old, new})."""
+    found: dict[str, Freedom] = {}
+    for number, entry in enumerate(_list(data, where), 1):
+        here = f"{where}: entry {number}"
+        entry = _mapping(entry, here)
+        here = f"{where}: {entry.get('name', f'entry {number}')}"
+        _keys(entry, here, required={"name", "target"}, optional={"kind", "edits"})
+        name, target = str(entry["name"]), str(entry["target"])
+        if target not in points:
+            raise ConfigError(f"{here}: target {target!r} is not in points")
+        if ("kind" in entry) == ("edits" in entry):
+            raise ConfigError(f"{here}: give either a kind (a built-in rewrite) or edits")
+        try:
+            edits = tuple((str(e["old"]), str(e["new"])) for e in _list(entry.get("edits", []),
+                                                                        f"{here}: edits"))
+        except (KeyError, TypeError):
+            raise ConfigError(f"{here}: edits: each needs old and new") from None
+        if "edits" in entry and not edits:
+            raise ConfigError(f"{here}: edits: none given")
+        if name in found:
+            raise ConfigError(f"{here}: the name is used twice")
+        found[name] = Freedom(name, target, str(entry.get("kind", "")), edits)
+    return tuple(found.values())
 
 
 def _visibility(data: Any, where: str) -> dict[str, str]:

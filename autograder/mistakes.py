@@ -94,10 +94,18 @@ def apply_edit(text: str, old: str, new: str, where: str) -> str:
 def edited_files(assignment: config.Assignment, mistake: Mistake) -> dict[str, str]:
     """The reference files ``mistake`` edits, file name -> edited text (a submission is
     these over a copy of the reference)."""
-    file = f"{mistake.target.split('.', 1)[0]}.py"
+    return edit_reference(assignment, mistake.target, mistake.edits,
+                          f"{mistake.source}: {mistake.id}")
+
+
+def edit_reference(assignment: config.Assignment, target: str,
+                   edits: tuple[tuple[str, str], ...], where: str) -> dict[str, str]:
+    """The reference's file of the contract name ``target`` with ``edits`` (old, new) made,
+    file name -> edited text."""
+    file = f"{target.split('.', 1)[0]}.py"
     text = (assignment.solutions_dir / file).read_text(encoding="utf-8")
-    for old, new in mistake.edits:
-        text = apply_edit(text, old, new, f"{mistake.source}: {mistake.id}: {file}")
+    for old, new in edits:
+        text = apply_edit(text, old, new, f"{where}: {file}")
     return {file: text}
 
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import ast
 import bisect
 import dataclasses
-import difflib
 import io
 import math
 import tokenize
 from collections import Counter
 from collections.abc import Iterator
 
+from autograder.spans import SourceText, unified_diff
 from autograder.stubs import solution_lines
 
 OPERATORS: tuple[str, ...] = ("arith", "compare", "constant", "mean-sum", "axis", "floordiv",
@@ -31,8 +31,6 @@ _SWAPS = {"arith": {"+": "-", "-": "+", "*": "/", "/": "*", "**": "*"},
 _COMPARE = {ast.Lt: ("<", "<="), ast.LtE: ("<=", "<"), ast.Gt: (">", ">="), ast.GtE: (">=", ">"),
             ast.Eq: ("==", "!="), ast.NotEq: ("!=", "=="), ast.And: ("and", "or"),
             ast.Or: ("or", "and")}
-_ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.List, ast.Dict,
-          ast.Set, ast.ListComp, ast.SetComp, ast.DictComp)
 _DELETABLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Raise, ast.Assert)
 _LAYOUT = {tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER,
            tokenize.COMMENT}
@@ -54,9 +52,7 @@ class Mutant:
 
     def diff(self, original: str) -> str:
         """A unified diff of ``original`` -> this mutant's source, with 1 line of context."""
-        return "".join(difflib.unified_diff(
-            original.splitlines(keepends=True), self.source.splitlines(keepends=True),
-            f"a/{self.module}.py", f"b/{self.module}.py", n=1))
+        return unified_diff(self.module, original, self.source)
 
 
 def generate(sources: dict[str, str], contract: dict[str, list[str]]) -> list[Mutant]:
@@ -94,20 +90,17 @@ def _number(node: ast.AST) -> int | float | None:
     return node.value if isinstance(node, ast.Constant) and type(node.value) in (int, float) else None
 
 
-class _Source:
+class _Source(SourceText):
     """One reference file: its text, tree, tokens, solution blocks and contract names."""
 
     def __init__(self, module: str, text: str, names: list[str]) -> None:
-        self.module, self.text, self.tree = module, text, ast.parse(text)
-        self.lines = text.split("\n")
-        self.starts = [0]
-        for line in self.lines:
-            self.starts.append(self.starts[-1] + len(line) + 1)
+        super().__init__(text)
+        self.module, self.tree = module, ast.parse(text)
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-        self.tokens = [(self._at(*t.start), self._at(*t.end), t.string)
+        self.tokens = [(self.at(*t.start), self.at(*t.end), t.string)
                        for t in tokens if t.type not in _LAYOUT]
         self.token_starts = [t[0] for t in self.tokens]
-        self.comments = [(self._at(*t.start), t.string) for t in tokens if t.type == tokenize.COMMENT]
+        self.comments = [(self.at(*t.start), t.string) for t in tokens if t.type == tokenize.COMMENT]
         self.blocks = solution_lines(text)
         # a file parses when each top-level statement does: check a mutant's statement alone
         self.bounds = [0, *(self.starts[d.end_lineno or 0] for d in self.tree.body[:-1]), len(text)]
@@ -148,11 +141,11 @@ class _Source:
             left, right = (node.left, node.right) if isinstance(node, ast.BinOp) else (
                 node.target, node.value)
             sym, eq = _SYMBOLS.get(type(node.op), ""), "=" if isinstance(node, ast.AugAssign) else ""
-            token = self._token(self._end(left), self._start(right), sym + eq)
+            token = self._token(self.end(left), self.start(right), sym + eq)
             for operator, swaps in _SWAPS.items():
                 new = swaps.get(sym)
                 if token and new and sym == "**" and not eq:  # wrapped: * binds less than **
-                    lo, hi = self._span(node)
+                    lo, hi = self.span(node)
                     yield operator, lo, hi, \
                         f"({self.text[lo:token[0]]}{new}{self.text[token[1]:hi]})", f"'**' -> '{new}'"
                 elif token and new:
@@ -162,24 +155,24 @@ class _Source:
             ops = [node.op] * len(operands) if isinstance(node, ast.BoolOp) else node.ops
             for op, a, b in zip(ops, operands, operands[1:]):
                 old, new = _COMPARE.get(type(op), ("", ""))
-                token = old and self._token(self._end(a), self._start(b), old)
+                token = old and self._token(self.end(a), self.start(b), old)
                 if token:
                     yield "compare", *token, new, f"'{old}' -> '{new}'"
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            lo = self._start(node)
+            lo = self.start(node)
             after = self.tokens[bisect.bisect_left(self.token_starts, lo) + 1][0]
             yield "compare", lo, after, "", "dropped 'not'"
         elif (old := _number(node)) is not None:  # -1 is one constant, not a minus and a 1
             new = _nudge(old)
             if math.isfinite(new):
-                yield "constant", *self._span(node), repr(new), f"{old!r} -> {new!r}"
+                yield "constant", *self.span(node), repr(new), f"{old!r} -> {new!r}"
         elif isinstance(node, ast.Call):
             yield from self._call(node)
         elif isinstance(node, ast.Assign):
             yield from self._inplace(node)
         if isinstance(node, _DELETABLE) and not (
                 isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
-            lo, hi = self._span(node)
+            lo, hi = self.span(node)
             text = " ".join(ast.unparse(node).split())
             kept = "".join(f"  {comment}" for at, comment in self.comments if lo <= at < hi)
             yield "delete", lo, hi, "pass" + kept, \
@@ -193,24 +186,24 @@ class _Source:
         swap = {"mean": "sum", "sum": "mean", "array": "asarray"}.get(name)
         if swap and isinstance(func, ast.Attribute) and (name != "array" or (
                 node.args and isinstance(node.args[0], (ast.Name, ast.Attribute, ast.Subscript)))):
-            hi = self._end(func)
+            hi = self.end(func)
             yield "copy" if name == "array" else "mean-sum", hi - len(name), hi, swap, \
                 f"{receiver}{name} -> {receiver}{swap}"
         for kw in node.keywords:
             k = _number(kw.value)
             if kw.arg == "axis" and type(k) is int:
-                yield "axis", *self._span(kw.value), str(0 if k in (1, -1) else -1), \
+                yield "axis", *self.span(kw.value), str(0 if k in (1, -1) else -1), \
                     f"axis={k} -> axis={0 if k in (1, -1) else -1}"
             operator = "axis" if kw.arg == "keepdims" else "drop-arg"
-            yield operator, *self._drop(node, kw), f"dropped `{self._text(kw)}`"
+            yield operator, *self._drop(node, kw), f"dropped `{self.segment(kw)}`"
         if len(node.args) >= 2:
             yield "drop-arg", *self._drop(node, node.args[-1]), \
-                f"dropped `{self._text(node.args[-1])}`"
+                f"dropped `{self.segment(node.args[-1])}`"
         copier = name in ("copy", "deepcopy") if isinstance(func, ast.Attribute) else name == "list"
         if name == "copy" and isinstance(func, ast.Attribute) and not (node.args or node.keywords):
-            yield "copy", *self._span(node), self._expr(func.value), "dropped .copy()"
+            yield "copy", *self.span(node), self.standalone(func.value), "dropped .copy()"
         elif copier and len(node.args) == 1 and not node.keywords:
-            yield "copy", *self._span(node), self._expr(node.args[0]), \
+            yield "copy", *self.span(node), self.standalone(node.args[0]), \
                 f"dropped {ast.unparse(func)}()"
 
     def _inplace(self, node: ast.Assign) -> Iterator[_Edit]:
@@ -218,24 +211,19 @@ class _Source:
         if len(node.targets) == 1 and isinstance(value, ast.BinOp) and type(value.op) in _SYMBOLS \
                 and isinstance(node.targets[0], (ast.Name, ast.Attribute, ast.Subscript)) \
                 and ast.unparse(value.left) == ast.unparse(node.targets[0]):
-            target, sym = self._text(node.targets[0]), _SYMBOLS[type(value.op)]
-            right = self._text(value.right)
+            target, sym = self.segment(node.targets[0]), _SYMBOLS[type(value.op)]
+            right = self.segment(value.right)
             right = f"({right})" if "\n" in right else right
-            yield "inplace", *self._span(node), f"{target} {sym}= {right}", \
+            yield "inplace", *self.span(node), f"{target} {sym}= {right}", \
                 f"`{target} = {target} {sym} ...` -> `{target} {sym}= ...`"
 
     def _drop(self, call: ast.Call, arg: ast.AST) -> tuple[int, int, str]:
         """Remove one argument of ``call`` with its comma."""
-        items = sorted([*call.args, *call.keywords], key=self._start)
+        items = sorted([*call.args, *call.keywords], key=self.start)
         i = next(i for i, item in enumerate(items) if item is arg)
         if i + 1 < len(items):
-            return self._start(arg), self._start(items[i + 1]), ""
-        return (self._end(items[i - 1]) if i else self._start(arg)), self._end(arg), ""
-
-    def _expr(self, node: ast.expr) -> str:
-        """The source of ``node``, parenthesized unless it can stand anywhere as it is."""
-        text = self._text(node)
-        return text if isinstance(node, _ATOMS) and "\n" not in text else f"({text})"
+            return self.start(arg), self.start(items[i + 1]), ""
+        return (self.end(items[i - 1]) if i else self.start(arg)), self.end(arg), ""
 
     def _token(self, lo: int, hi: int, string: str) -> tuple[int, int] | None:
         """The first token ``string`` that starts in [lo, hi)."""
@@ -249,22 +237,3 @@ class _Source:
 
     def _owner(self, line: int) -> str | None:
         return next((name for a, b, name in self.owners if a <= line <= b), None)
-
-    def _at(self, line: int, column: int) -> int:
-        return self.starts[line - 1] + column
-
-    def _pos(self, line: int, column: int) -> int:  # ast columns count UTF-8 bytes
-        text = self.lines[line - 1]
-        return self._at(line, column if text.isascii() else len(text.encode()[:column].decode()))
-
-    def _start(self, node: ast.AST) -> int:
-        return self._pos(node.lineno, node.col_offset)
-
-    def _end(self, node: ast.AST) -> int:
-        return self._pos(node.end_lineno, node.end_col_offset)
-
-    def _span(self, node: ast.AST) -> tuple[int, int]:
-        return self._start(node), self._end(node)
-
-    def _text(self, node: ast.AST) -> str:
-        return self.text[self._start(node):self._end(node)]

@@ -14,12 +14,14 @@ parses pytest's text output.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -49,6 +51,13 @@ settings.register_profile(
 VERDICTS_PROFILE = "autograder-verdicts"
 settings.register_profile(VERDICTS_PROFILE, settings.get_profile(HYPOTHESIS_PROFILE),
                           phases=[Phase.explicit, Phase.reuse, Phase.generate])
+# The audit's deeper search, which a surviving mutant must pass to be called equivalent: each
+# hypothesis test runs DEEPER times its examples (those of its own @settings, or of the
+# profile above), drawn from DEEPER_SEED instead of its derandomized seed (other examples,
+# the same ones every time), without shrinking. No profile can say it: a test's settings are
+# fixed when it is decorated, and an audit worker imports the tests once.
+DEEPER = 8
+DEEPER_SEED = 20241011
 MESSAGE_CAP = 3000
 RECHECKS_PER_NAME = 3  # tests run again with the student's own neighbours
 OUTPUT_CAP = 2000
@@ -106,6 +115,7 @@ class TestOutcome:
     used_neighbours: bool = False  # called other contract names (the reference's)
     ran: bool = False  # False for a test that was deselected (pytest -k)
     stub: bool = False  # failed because the graded name is an untouched stub
+    examples: int = 0  # the deeper search: the examples it ran (1 for a test without any)
     curves: dict[str, dict[str, list]] = field(default_factory=dict)  # label -> whose -> values
 
 
@@ -173,17 +183,19 @@ class GradingSession:
     The audit grades part of a submission: ``only`` the tests of some names (the others
     are the reference's, and count as passing), with ``verdicts`` (only pass or fail
     matters: a failing example is not made smaller, and a name's tests stop at its first
-    failure), and ``digest`` (a hash of every answer per name, in ``sandbox.digests``)."""
+    failure), ``deeper`` (the hypothesis tests search deeper: :func:`searched_deeper`), and
+    ``digest`` (a hash of every answer per name, in ``sandbox.digests``)."""
 
     def __init__(self, assignment: Assignment, found: Located, reference: bool,
                  pool: str | None = None,
                  unseen: dict[str, dict[str, float]] | None = None,
                  only: set[str] | None = None, verdicts: bool = False,
-                 digest: bool = False) -> None:
+                 deeper: bool = False, digest: bool = False) -> None:
         self.assignment = assignment
         self.unseen = unseen or {}  # group -> name -> weight of tests not shipped here
         self.only = only
         self.verdicts = verdicts
+        self.deeper = deeper
         sources, problems = read_sources(found, assignment.limits.source_kb)
         self.missing = found.missing | problems
         self.reference = load_reference(assignment) if reference else None
@@ -317,6 +329,19 @@ class GradingSession:
                         f"graded:\n{exc}", pytrace=False)
 
     @pytest.hookimpl(hookwrapper=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> Iterator[None]:
+        """In the deeper search, run a test's hypothesis examples deeper, and count them."""
+        test = getattr(pyfuncitem.obj, "__func__", pyfuncitem.obj)  # (a method's function)
+        if not self.deeper:
+            yield
+            return
+        with searched_deeper(test) if getattr(test, "is_hypothesis_test", False) \
+                else contextlib.nullcontext([1]) as examples:
+            yield
+        if not self.own_pass:
+            self.outcomes[pyfuncitem.nodeid].examples = examples[0]
+
+    @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         """Record the outcome of the test's call phase (or of a setup that failed); stop the
         session when the sandbox cannot run (a grader error: nothing is charged)."""
@@ -371,6 +396,32 @@ class GradingSession:
             terminalreporter.section("your public points")
             for line in lines:
                 terminalreporter.write_line(line)
+
+
+@contextlib.contextmanager
+def searched_deeper(test: Any) -> Iterator[list[int]]:
+    """Run the hypothesis test ``test`` as the deeper search does (``DEEPER``), and count the
+    examples it runs in the list this yields; its own settings are back afterwards. (Hypothesis
+    documents ``test.hypothesis.inner_test`` as reassignable; the settings and seed it reads
+    from the test have no public setter once it is decorated.)"""
+    handle, inner, count = test.hypothesis, test.hypothesis.inner_test, [0]
+    own, seed = test._hypothesis_internal_use_settings, test._hypothesis_internal_use_seed
+
+    @functools.wraps(inner)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        count[0] += 1
+        return inner(*args, **kwargs)
+
+    handle.inner_test = counted
+    test._hypothesis_internal_use_settings = settings(
+        own, max_examples=own.max_examples * DEEPER, database=None,
+        phases=settings.get_profile(VERDICTS_PROFILE).phases)
+    test._hypothesis_internal_use_seed = DEEPER_SEED
+    try:
+        yield count
+    finally:
+        handle.inner_test = inner
+        test._hypothesis_internal_use_settings, test._hypothesis_internal_use_seed = own, seed
 
 
 def circles(names: set[str], reached: dict[str, set[str]]) -> dict[str, int]:

@@ -13,10 +13,11 @@ makes; tests that cannot be collected or carry no ``@grades``; a test folder wit
 visibility (its tests never run); in the data ``autograder audit`` grades, a mutant of
 ``mutants.yaml`` that does not load or whose edits do not apply to the reference, an id
 used twice across ``mistakes.yaml`` and ``mutants.yaml``, a file of ``variants/`` that is
-not one of the assignment's ``files``. Warnings: a name that some test group does not grade
-(no public test and no frozen vector: students cannot check it before they submit; no
-hidden test: only tests students hold grade it). That the points add up to
-``total_points`` is checked when assignment.yaml loads.
+not one of the assignment's ``files``, a freedom of ``audit: freedoms`` that cannot be made
+(an unknown kind, none of its ways in its target, an edit that does not apply). Warnings:
+a name that some test group does not grade (no public test and no frozen vector: students
+cannot check it before they submit; no hidden test: only tests students hold grade it).
+That the points add up to ``total_points`` is checked when assignment.yaml loads.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder import config, mistakes, stubs, variants
+from autograder import config, freedoms, mistakes, stubs, variants
 from autograder.config import Assignment
 from autograder.plugin import graded_name
 from autograder.runner import graded_folders, run_pytest
@@ -175,7 +176,8 @@ def generated_files(assignment: Assignment, reported: Collection[Path] = ()) -> 
 
 def audit_data(assignment: Assignment) -> list[Finding]:
     """An error for each problem of the mutants (``mutants.yaml``) and the correct
-    variants (``variants/``) that ``autograder audit`` grades."""
+    variants (``variants/``, and those of the freedoms of assignment.yaml) that
+    ``autograder audit`` grades."""
     found, mutants, catalogue = [], [], []
     try:
         mutants = mistakes.load(assignment, mistakes.MUTANTS)
@@ -197,6 +199,12 @@ def audit_data(assignment: Assignment) -> list[Finding]:
             found.append(Finding("error", str(exc)))
         except OSError:  # a missing reference file: definitions says so
             pass
+    try:
+        freedoms.generate(assignment)
+    except config.ConfigError as exc:
+        found.append(Finding("error", str(exc)))
+    except OSError:  # (the same)
+        pass
     files = ", ".join(assignment.files)
     for folder in variants.folders(assignment):
         found += [Finding("error", f"{variants.FOLDER}/{folder.name}/{path.name}: not one of "

@@ -1,7 +1,8 @@
 """The grader graded, through ``autograder audit``: every hand-written bug of the
 assignment (``mistakes.yaml``, ``mutants.yaml``) loses points exactly in its buggy
 function, every classic mistake is named and nothing is misnamed, correct code written
-differently (``variants/``) scores 100, and grading is deterministic. A few whole
+differently (``variants/``, and the variants of the contract's freedoms) scores 100, and
+grading is deterministic. A few whole
 submissions are graded too, for what only a whole results.json shows."""
 
 import csv
@@ -106,6 +107,17 @@ def test_a_classic_mistake_is_named_and_nothing_is_misnamed(audited, name):
 def test_correct_variant_scores_100(audited, name):
     lost = [f for f in audited[0]["false_failures"] if f["variant"] == name]
     assert lost == []
+
+
+def test_no_test_depends_on_the_references_random_draws(audited):
+    """The variants made from the contract's freedoms (dropout's mask, the shuffles, the seeds
+    of training's epochs) keep full marks: no test checks a random name against the
+    reference's draws."""
+    report = audited[0]
+    assert {f["id"].split(":")[0] for f in report["freedoms"]} == {
+        f.name for f in OPTIMIZATION.audit.freedoms}
+    assert report["reference_dependence"] == []
+    assert not [f for f in report["false_failures"] if f["kind"] == "freedom"]
 
 
 def test_the_reference_loses_nothing_and_its_twin_gradings_agree(audited, graded):
