@@ -344,6 +344,24 @@ def test_every_context_starts_from_a_wiped_sandbox(make):
     assert box.call("m.triple", (1,), {}) == [False, 1, ""]
 
 
+@pytest.mark.skipif(not shutil.which("bwrap"), reason="the private /tmp is bubblewrap's")
+def test_folders_bound_under_tmp_stay_in_view_in_every_context(make, monkeypatch, tmp_path):
+    """A venv under /tmp (a fresh clone there) is bound into bubblewrap's private /tmp:
+    emptying that /tmp between contexts must not detach it."""
+    venv = tmp_path / "venv"  # (pytest's tmp_path is under /tmp)
+    venv.mkdir()
+    (venv / "data.txt").write_text("still here")
+    os.chmod(tmp_path, 0o755)
+    dirs = jails._interpreter_dirs()
+    monkeypatch.setattr(jails, "_interpreter_dirs", lambda: [*dirs, venv])
+    student = {"m": HONEST.replace("def double(x):\n", f"def double(x):\n"
+                                   f"    assert open({str(venv / 'data.txt')!r}).read()\n")}
+    box = make(student)
+    for visibility in ("hidden", "public"):
+        box.enter("m.double", visibility)
+        assert box.call("m.double", ([1.0],), {}).tolist() == [2.0]
+
+
 def test_the_own_pass_serves_only_the_neighbours_that_failed(make):
     student = {"m": HONEST.replace("return 2 * np.asarray(x, dtype=float)",
                                    "return 2 * np.asarray(x, dtype=float) + 100").replace(

@@ -95,7 +95,7 @@ class Jail:
                 args += ["--symlink", os.readlink(folder), folder]
             elif os.path.isdir(folder):
                 args += ["--ro-bind", folder, folder]
-        for path in _interpreter_dirs() + [Path(p) for p in visible]:
+        for path in self.bound(visible):
             args += ["--ro-bind", str(path), str(path)]
         # Last: the root and /dev bubblewrap made are read-only (only /tmp and /dev/shm,
         # emptied between contexts, stay writable).
@@ -116,6 +116,12 @@ class Jail:
                 Path(f"/proc/{pid}/oom_score_adj").write_text(str(SANDBOX_OOM_SCORE))
             if self.cgroup is not None:
                 self.cgroup.add(pid)
+
+    @staticmethod
+    def bound(visible: list[Path]) -> list[Path]:
+        """The folders bubblewrap shows a process besides the system's: the interpreter's
+        and ``visible`` (a venv or a scratch folder under /tmp sits in its private /tmp)."""
+        return _interpreter_dirs() + [Path(p) for p in visible]
 
     def close(self) -> None:
         """Kill what the run's cgroup and the leased users still run, remove the cgroup and

@@ -240,7 +240,8 @@ class Confined:
         empty(self.workdir)
         if self.jail.bwrap is not None:  # its view holds our folders: those are kept
             root = Path(f"/proc/{self.pid}/root")
-            kept = {root / p.relative_to("/") for p in (self.lib, self.files_dir)}
+            kept = {root / p.relative_to("/")
+                    for p in self.jail.bound([self.lib, self.files_dir])}
             for folder in ("tmp", "dev/shm"):
                 empty(root / folder, kept)
         if user is not None:
