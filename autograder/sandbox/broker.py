@@ -30,7 +30,6 @@ import functools
 import hashlib
 import math
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Iterable
@@ -325,8 +324,7 @@ class Sandbox:
         if self.reference is not None:
             self.reference.stop(graceful=True)
         jails.kill_until_gone(lambda: jails.descendants(os.getpid()))  # orphans came back to us
-        self.jail.close()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.jail.close(self.scratch)
 
     # -- requests from the tests -----------------------------------------------------------
     def call(self, target: str, args: tuple, kwargs: dict) -> Any:

@@ -123,15 +123,18 @@ class Jail:
         and ``visible`` (a venv or a scratch folder under /tmp sits in its private /tmp)."""
         return _interpreter_dirs() + [Path(p) for p in visible]
 
-    def close(self) -> None:
-        """Kill what the run's cgroup and the leased users still run, remove the cgroup and
-        the users' files, release the lease."""
+    def close(self, scratch: Path | None = None) -> None:
+        """Kill what the run's cgroup and the leased users still run, remove the cgroup, the
+        users' files and the run's ``scratch``, then release the lease (not before: a user
+        free again owns nothing)."""
         if self.cgroup is not None:
             self.cgroup.remove()
         for user in self.users.values():
             kill_until_gone(lambda uid=user.pw_uid: owned_by(uid))
             remove_files_of(user.pw_uid)
             remove_ipc_of(user.pw_uid)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
         for lock in self._locks:
             lock.close()
         self._locks.clear()
