@@ -12,8 +12,8 @@ one attack per class, each on names of its own (tests/fixtures/isolation/, as da
 - printed text that reads as the grader's own, hidden in bidirectional characters;
 - a function wrong on its third call only (a flaky failure, told in the student's words).
 
-Every other name keeps full marks, no process ever reads what another left, and nothing
-of the pool users is left running or on disk.
+Every other name keeps full marks, no process ever reads what another left, and no
+process of the pool users is left running.
 """
 
 import ast
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 from attacks import Attack, after_imports, redefine
-from test_trust_boundary import METADATA, assert_nothing_left, check_grades, read_results, tag
+from test_trust_boundary import METADATA, check_grades, processes_of, read_results, tag
 
-from conftest import run_autograder
+from conftest import pool_uids, run_autograder
 from corpus import write_submission
 
 pytestmark = pytest.mark.slow
@@ -61,13 +61,10 @@ def edits() -> list:
 
 @pytest.fixture(scope="module", params=[True, False], ids=["bubblewrap", "pool-users-only"])
 def graded(request, gradescope_root):
-    import time
-
-    since = time.time()
     env = {} if request.param else {"AUTOGRADER_NO_BWRAP": "1"}
     path, _ = run_autograder(gradescope_root, lambda dest: write_submission(dest, tuple(edits())),
                              METADATA, env=env)
-    return read_results(path), since
+    return read_results(path)
 
 
 def rows_of(document: dict, target: str) -> list[dict]:
@@ -75,21 +72,22 @@ def rows_of(document: dict, target: str) -> list[dict]:
 
 
 def test_honest_names_keep_their_points_and_every_circle_loses(graded):
-    document, since = graded
-    check_grades(document, ATTACK)
-    assert_nothing_left(since)
+    check_grades(graded, ATTACK)
+    # (What the pool users left on disk is test_trust_boundary's to check: a grading that
+    # another test kills on purpose beside this one leaves its scratch until the next lease.)
+    assert processes_of(pool_uids()) == [], "processes of the sandbox users survived the grading"
 
 
 def test_no_process_reads_what_another_left(graded):
     """Not one line left by another context (the first pass, a hidden test, another name)
     was found, in any row, visible or not."""
-    found = [(t["name"], line) for t in graded[0]["tests"]
+    found = [(t["name"], line) for t in graded["tests"]
              for line in t.get("output", "").splitlines() if "FOUND" in line]
     assert not found
 
 
 def test_a_circle_is_rechecked_although_it_calls_an_unimplemented_name(graded):
-    rows = rows_of(graded[0], "regularization.l2_penalty")
+    rows = rows_of(graded, "regularization.l2_penalty")
     assert rows and all(t["score"] == 0 for t in rows)
     assert any("call each other in a circle" in t["output"] for t in rows)
     assert "regularization.l1_penalty" not in " ".join(
@@ -97,20 +95,20 @@ def test_a_circle_is_rechecked_although_it_calls_an_unimplemented_name(graded):
 
 
 def test_a_learning_rate_array_is_refused_and_minimize_keeps_full_marks(graded):
-    rows = rows_of(graded[0], "optimizers.minimize")
+    rows = rows_of(graded, "optimizers.minimize")
     assert rows and all(t["score"] == t["max_score"] for t in rows)
 
 
 def test_forged_and_hidden_text_is_the_students_and_shown_escaped(graded):
-    rows = rows_of(graded[0], "layers.residual_forward")
+    rows = rows_of(graded, "layers.residual_forward")
     printed = "".join(t.get("output", "") for t in rows)
     assert "forged by the student" in printed and "\\u202e" in printed
-    assert "\u202e" not in json.dumps(graded[0], ensure_ascii=False)
+    assert "\u202e" not in json.dumps(graded, ensure_ascii=False)
     assert not any((t.get("extra_data") or {}).get("mistakes") for t in rows)
 
 
 def test_a_flaky_failure_shows_no_grader_internals(graded):
-    rows = [t for t in rows_of(graded[0], "layers.residual_backward")
+    rows = [t for t in rows_of(graded, "layers.residual_backward")
             if t["score"] < t["max_score"]]
     assert rows
     for row in rows:
