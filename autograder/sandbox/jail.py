@@ -398,6 +398,30 @@ def remove_stale_scratch(uid: int) -> None:
                 shutil.rmtree(scratch, ignore_errors=True)
 
 
+def empty(folder: Path, kept: set[Path] = frozenset()) -> None:
+    """Remove everything inside ``folder`` but the ``kept`` paths and the folders that lead
+    to them (never following a link); nothing when it is gone. (Removing a mount point
+    from outside its namespace would detach what is mounted there.)"""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            path = Path(entry.path)
+            with contextlib.suppress(OSError):
+                if path in kept:
+                    continue
+                if any(path in k.parents for k in kept):
+                    empty(path, kept)
+                else:
+                    remove(entry)
+
+
+def remove(entry: os.DirEntry) -> None:
+    """Delete a file, a link or a whole folder (never following a link)."""
+    if entry.is_dir(follow_symlinks=False):
+        shutil.rmtree(entry.path, ignore_errors=True)
+    else:
+        os.unlink(entry.path)
+
+
 def remove_files_of(uid: int, folders: tuple[Path, ...] = LITTER_DIRS, depth: int = 3) -> None:
     """Delete what ``uid`` created in the world-writable folders (and in world-writable
     folders inside them), never following a link."""
@@ -407,10 +431,7 @@ def remove_files_of(uid: int, folders: tuple[Path, ...] = LITTER_DIRS, depth: in
                 with contextlib.suppress(OSError):
                     info = entry.stat(follow_symlinks=False)
                     if info.st_uid == uid:
-                        if entry.is_dir(follow_symlinks=False):
-                            shutil.rmtree(entry.path, ignore_errors=True)
-                        else:
-                            os.unlink(entry.path)
+                        remove(entry)
                     elif depth > 1 and entry.is_dir(follow_symlinks=False) \
                             and info.st_mode & 0o002:
                         remove_files_of(uid, (Path(entry.path),), depth - 1)

@@ -237,13 +237,13 @@ class Confined:
             return found
 
         jails.kill_until_gone(strays)
-        empty(self.workdir)
+        jails.empty(self.workdir)
         if self.jail.bwrap is not None:  # its view holds our folders: those are kept
             root = Path(f"/proc/{self.pid}/root")
             kept = {root / p.relative_to("/")
                     for p in self.jail.bound([self.lib, self.files_dir])}
             for folder in ("tmp", "dev/shm"):
-                empty(root / folder, kept)
+                jails.empty(root / folder, kept)
         if user is not None:
             jails.remove_files_of(user.pw_uid)
             jails.remove_ipc_of(user.pw_uid)
@@ -300,24 +300,6 @@ def ask(channel: wire.Channel, alive: Callable[[], bool], message: dict,
     if answer["op"] != wire.REPLY:
         raise ProcessGone("asked the grader for something outside a graded call")
     return answer
-
-
-def empty(folder: Path, kept: set[Path] = frozenset()) -> None:
-    """Remove everything inside ``folder`` but the ``kept`` paths and the folders that lead
-    to them (never following a link); nothing when it is gone. (Removing a mount point
-    from outside its namespace would detach what is mounted there.)"""
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(folder):
-            path = Path(entry.path)
-            with contextlib.suppress(OSError):
-                if path in kept:
-                    continue
-                if any(path in k.parents for k in kept):
-                    empty(path, kept)
-                elif entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    os.unlink(path)
 
 
 def private(path: str, flags: int) -> int:

@@ -231,17 +231,16 @@ class Worker:
     def graded(self, module: str, keep: str, own: bool, served: frozenset[str]):
         """While ``module.keep`` runs, the module's other contract names are neighbours
         (with ``own``, only the ``served`` ones: the rest runs as the student wrote it)."""
+        outer = self.own, self.served
+        self.graded_depth += 1
+        self.own, self.served = own, served
         mod = self.modules.get(module) if self.student else None
         saved = {}
         if mod is not None:
             for name in self.contract.get(module, ()):
-                routed = not own or f"{module}.{name}" in served
-                if name != keep and name in mod.__dict__ and routed:
+                if name != keep and name in mod.__dict__ and self.routed(f"{module}.{name}"):
                     saved[name] = mod.__dict__[name]
                     mod.__dict__[name] = NeighbourProxy(self, module, name)
-        outer = self.own, self.served
-        self.graded_depth += 1
-        self.own, self.served = own, served
         try:
             yield
         finally:
